@@ -1,0 +1,1 @@
+"""Shared foundations of every Fieldstone service: settings, ids, errors, logging, tracing."""

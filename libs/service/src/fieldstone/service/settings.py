@@ -1,0 +1,17 @@
+"""Settings every service has; each service's config.py extends them with an env prefix."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from fieldstone.common.settings import ServiceSettings
+
+
+class BaseServiceSettings(ServiceSettings):
+    database_url: str = Field(description="postgresql:// URL of the service's own database")
+    kafka_bootstrap: str = Field(description="Kafka bootstrap servers, host:port[,host:port]")
+    grpc_port: int = Field(description="port of the gRPC server")
+    grpc_host: str = "127.0.0.1"
+    # Consumer groups are named "<group_prefix>.<service>.<purpose>" so two stacks can share a broker.
+    group_prefix: str = "fieldstone"
+    create_database: bool = False

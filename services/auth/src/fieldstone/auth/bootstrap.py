@@ -1,0 +1,17 @@
+"""Composition root of the auth service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fieldstone.auth.entrypoints.grpc_servicer import AuthServicer
+from fieldstone.auth.service_layer.unit_of_work import AuthUnitOfWork
+from fieldstone.proto.auth.v1 import auth_pb2_grpc
+from fieldstone.service import Runtime
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def build(runtime: Runtime) -> None:
+    servicer = AuthServicer(lambda: AuthUnitOfWork(runtime.pool))
+    runtime.grpc.add(auth_pb2_grpc.add_AuthServiceServicer_to_server, servicer, "fieldstone.auth.v1.AuthService")
