@@ -62,9 +62,13 @@ def generate(out: Path) -> None:
     generated = staging / "fieldstone"
     for path in sorted(generated.rglob("*")):
         if path.is_file():
-            if path.name.endswith("_pb2_grpc.py") and "service " not in (
-                PROTOS / path.relative_to(staging).with_name(path.name.replace("_pb2_grpc.py", ".proto"))
-            ).read_text():
+            if (
+                path.name.endswith("_pb2_grpc.py")
+                and "service "
+                not in (
+                    PROTOS / path.relative_to(staging).with_name(path.name.replace("_pb2_grpc.py", ".proto"))
+                ).read_text()
+            ):
                 path.unlink()  # message-only protos need no gRPC module
                 continue
             _rewrite(path)

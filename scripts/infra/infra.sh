@@ -306,19 +306,25 @@ pg_can_use() { # can the server user create files in dir $1?
 # Directory holding the data dir and the socket dir. Normally $STATE/postgres;
 # when the postgres user cannot reach the checkout (root-only home, umask 077),
 # a per-state directory outside the checkout.
+# With "create" it picks and creates the directory; otherwise it only looks it up.
 PG_ROOT=""
 resolve_pg_root() {
+    local mode=${1:-lookup}
     [[ -n $PG_ROOT ]] && return 0
     local pointer=$STATE/postgres.location
     if [[ -f $pointer ]]; then
         PG_ROOT=$(<"$pointer")
-        [[ -d $PG_ROOT ]] && return 0
+        [[ -d $PG_ROOT || $mode != create ]] && return 0
+    fi
+    if [[ $mode != create ]]; then
+        PG_ROOT=$STATE/postgres
+        return 0
     fi
     mkdir -p "$STATE"
     local hash candidate
     hash=$(printf '%s' "$STATE" | sha256sum | cut -c1-12)
     for candidate in "$STATE/postgres" "$CACHE/pgdata-$hash" "/var/tmp/fieldstone-pgdata-$hash"; do
-        mkdir -p "$candidate"
+        mkdir -p "$candidate" 2>/dev/null || continue
         if is_root; then
             chown postgres:postgres "$candidate"
             chmod 700 "$candidate"
@@ -334,7 +340,7 @@ resolve_pg_root() {
 }
 
 pg_paths() {
-    resolve_pg_root
+    resolve_pg_root "${1:-lookup}"
     PGDATA_DIR=$PG_ROOT/data
     PG_SOCK=$PG_ROOT/run
     PG_LOG=$LOGS/postgres.log
@@ -390,7 +396,7 @@ pg_create_databases() {
 
 start_postgres() {
     local pid
-    pg_paths
+    pg_paths create
     if pg_ready; then
         if pid=$(pg_ours_pid); then
             log "postgres: already running on $HOST:$PG_PORT (pid $pid)"

@@ -33,7 +33,9 @@ class BlobStore:
         region: str = "us-east-1",
         public_endpoint: str | None = None,
     ) -> None:
-        self._client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        self._client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region
+        )
         # Presigned URLs must name the host the *client* reaches, which can differ from ours.
         public = urlsplit(public_endpoint) if public_endpoint else None
         self._signer = (
@@ -62,7 +64,7 @@ class BlobStore:
     async def notify_on_create(self, bucket: str, queue_arn: str) -> None:
         """Send `s3:ObjectCreated:*` notifications of `bucket` to the queue (Kafka) target."""
         config = NotificationConfig(
-            queue_config_list=[QueueConfig(queue_arn, ["s3:ObjectCreated:*"], config_id="fieldstone-uploads")]
+            queue_config_list=[QueueConfig(["s3:ObjectCreated:*"], config_id="fieldstone-uploads", queue=queue_arn)]
         )
         await asyncio.to_thread(self._client.set_bucket_notification, bucket, config)
 
@@ -93,7 +95,9 @@ class BlobStore:
 
         return await asyncio.to_thread(run)
 
-    async def put(self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    async def put(
+        self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
         import io
 
         await asyncio.to_thread(

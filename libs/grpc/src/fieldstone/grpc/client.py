@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import grpc
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+import grpc
 from fieldstone.common.errors import GRPC_CODE_KEY, FieldstoneError
 
 T = TypeVar("T")
@@ -16,15 +16,15 @@ T = TypeVar("T")
 def insecure_channel(target: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(
         target,
-        interceptors=aio_client_interceptors(),
+        interceptors=aio_client_interceptors(),  # type: ignore[no-untyped-call]
         options=[("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)],
     )
 
 
-async def call(method: Callable[..., Awaitable[T]], request: Any, *, timeout: float = 10.0) -> T:
+async def call(method: Callable[..., Awaitable[T]], request: Any, *, deadline_seconds: float = 10.0) -> T:
     """Invoke a unary stub method; errors come back with the code the service raised."""
     try:
-        return await method(request, timeout=timeout)
+        return await method(request, timeout=deadline_seconds)
     except grpc.aio.AioRpcError as exc:
         trailing = dict(exc.trailing_metadata() or ())
         code = trailing.get(GRPC_CODE_KEY)

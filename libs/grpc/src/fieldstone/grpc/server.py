@@ -6,10 +6,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
+import grpc
 from fieldstone.common.errors import GRPC_CODE_KEY, FieldstoneError
 from fieldstone.common.logging import get_logger
 
@@ -60,7 +60,9 @@ class GrpcServer:
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         self.port = port
         self.health = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
-        self.server = grpc.aio.server(interceptors=[aio_server_interceptor(), ErrorInterceptor()])
+        self.server = grpc.aio.server(
+            interceptors=[aio_server_interceptor(), ErrorInterceptor()]  # type: ignore[no-untyped-call]
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.bound_port = self.server.add_insecure_port(f"{host}:{port}")
         self._services: list[str] = []

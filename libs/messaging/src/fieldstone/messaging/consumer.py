@@ -55,7 +55,9 @@ class EventConsumer:
     async def _handle(self, message: InboundMessage, stop: asyncio.Event) -> bool:
         """Run the handler until it succeeds; False if asked to stop first."""
         delay = 0.2
-        carrier = {"traceparent": message.event.traceparent} if message.event and message.event.traceparent else {}
+        carrier = (
+            {"traceparent": message.event.traceparent} if message.event and message.event.traceparent else {}
+        )
         token = context.attach(propagate.extract(carrier))
         try:
             while not stop.is_set():

@@ -50,7 +50,12 @@ class OutboxRelay:
     """Publishes unsent outbox rows in order and marks them sent; at-least-once."""
 
     def __init__(
-        self, pool: asyncpg.Pool, producer: AIOKafkaProducer, *, batch_size: int = 200, poll_seconds: float = 1.0
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 200,
+        poll_seconds: float = 1.0,
     ) -> None:
         self._pool = pool
         self._producer = producer
@@ -85,7 +90,9 @@ class OutboxRelay:
                     )
                 )
             await asyncio.gather(*futures)  # every record acknowledged before rows are marked
-            await conn.execute("UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])", [r["seq"] for r in rows])
+            await conn.execute(
+                "UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])", [r["seq"] for r in rows]
+            )
             return len(rows)
 
     async def purge_sent(self, older_than_hours: int = 24) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -25,11 +27,11 @@ async def ensure_topics(bootstrap: str, names: tuple[str, ...] = Topics.ALL, par
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
+        missing = [
+            NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing
+        ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # created concurrently
     finally:
         await admin.close()

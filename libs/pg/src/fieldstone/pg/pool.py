@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -30,9 +31,7 @@ async def ensure_database(dsn: str) -> None:
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            try:
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):  # created concurrently
                 await conn.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another process created it first
     finally:
         await conn.close()

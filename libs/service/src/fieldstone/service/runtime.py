@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -49,16 +49,20 @@ class Runtime:
         self.pool = await create_pool(s.database_url)
         await migrate(self.pool, MESSAGING_MIGRATIONS, self.migrations)
         await ensure_topics(s.kafka_bootstrap)
-        self.producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, enable_idempotence=True, acks="all")
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap, enable_idempotence=True, acks="all"
+        )
         await self.producer.start()
 
     def consume(self, purpose: str, topics: tuple[str, ...], handler: Handler) -> None:
         group = f"{self.settings.group_prefix}.{self.name}.{purpose}"
         self._consumers.append(
-            EventConsumer(bootstrap=self.settings.kafka_bootstrap, group_id=group, topics=topics, handler=handler)
+            EventConsumer(
+                bootstrap=self.settings.kafka_bootstrap, group_id=group, topics=topics, handler=handler
+            )
         )
 
-    def background(self, worker: Callable[[asyncio.Event], Awaitable[Any]]) -> None:
+    def background(self, worker: Callable[[asyncio.Event], Coroutine[Any, Any, Any]]) -> None:
         """Run `worker(stop)` for the life of the process."""
         self._tasks.append(asyncio.create_task(worker(self.stop)))
 

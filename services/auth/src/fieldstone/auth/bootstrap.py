@@ -14,4 +14,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def build(runtime: Runtime) -> None:
     servicer = AuthServicer(lambda: AuthUnitOfWork(runtime.pool))
-    runtime.grpc.add(auth_pb2_grpc.add_AuthServiceServicer_to_server, servicer, "fieldstone.auth.v1.AuthService")
+    runtime.grpc.add(
+        auth_pb2_grpc.add_AuthServiceServicer_to_server, servicer, "fieldstone.auth.v1.AuthService"
+    )

@@ -7,13 +7,13 @@ from typing import Any
 
 from fieldstone.auth.domain.model import ApiKeyRecord
 
-_KEY_COLUMNS = (
-    "id, workspace_id, service_account_id, name, prefix, scopes, expires_at, last_used_at, revoked_at, created_at"
-)
+_KEY_COLUMNS = "id, workspace_id, service_account_id, name, prefix, scopes, expires_at, last_used_at, revoked_at, created_at"
 
 
 def _key(row: Any) -> ApiKeyRecord:
-    return ApiKeyRecord(**{k: (list(v) if k == "scopes" else v) for k, v in dict(row).items()})
+    data: dict[str, Any] = dict(row)
+    data["scopes"] = list(data["scopes"])
+    return ApiKeyRecord(**data)
 
 
 class AuthRepository:
@@ -22,7 +22,10 @@ class AuthRepository:
 
     async def add_workspace(self, workspace_id: str, name: str, plan: str) -> Any:
         return await self.conn.fetchrow(
-            "INSERT INTO workspaces (id, name, plan) VALUES ($1, $2, $3) RETURNING *", workspace_id, name, plan
+            "INSERT INTO workspaces (id, name, plan) VALUES ($1, $2, $3) RETURNING *",
+            workspace_id,
+            name,
+            plan,
         )
 
     async def get_workspace(self, workspace_id: str) -> Any:

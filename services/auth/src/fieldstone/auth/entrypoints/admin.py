@@ -1,8 +1,8 @@
 """`fieldstone-auth-admin`: what an operator runs with `kubectl exec` against the auth database.
 
-    fieldstone-auth-admin bootstrap --workspace NAME --plan PLAN [--scopes all]   -> prints JSON with the key
-    fieldstone-auth-admin list-keys --workspace-id ws_...
-    fieldstone-auth-admin revoke-key --workspace-id ws_... --key-id key_...
+fieldstone-auth-admin bootstrap --workspace NAME --plan PLAN [--scopes all]   -> prints JSON with the key
+fieldstone-auth-admin list-keys --workspace-id ws_...
+fieldstone-auth-admin revoke-key --workspace-id ws_... --key-id key_...
 """
 
 from __future__ import annotations
@@ -32,13 +32,20 @@ async def _run(ns: argparse.Namespace) -> dict[str, Any]:
     pool = await create_pool(settings.database_url, max_size=2)
     try:
         await migrate(pool, MESSAGING_MIGRATIONS, MIGRATIONS)
-        uow = lambda: AuthUnitOfWork(pool)  # noqa: E731
+
+        def uow() -> AuthUnitOfWork:
+            return AuthUnitOfWork(pool)
+
         if ns.command == "bootstrap":
             ws = await handlers.create_workspace(uow(), ns.workspace, ns.plan)
             sa = await handlers.create_service_account(uow(), ws["id"], "bootstrap")
             scopes = sorted(SCOPES) if ns.scopes == "all" else ns.scopes.split(",")
             record, key = await handlers.create_api_key(
-                uow(), workspace_id=ws["id"], service_account_id=sa["id"], name="bootstrap", scopes=scopes,
+                uow(),
+                workspace_id=ws["id"],
+                service_account_id=sa["id"],
+                name="bootstrap",
+                scopes=scopes,
                 expires_at=None,
             )
             return {"workspaceId": ws["id"], "serviceAccountId": sa["id"], "apiKeyId": record.id, "key": key}
@@ -46,8 +53,14 @@ async def _run(ns: argparse.Namespace) -> dict[str, Any]:
             records = await handlers.list_api_keys(uow(), ns.workspace_id)
             return {
                 "data": [
-                    {"id": r.id, "name": r.name, "prefix": r.prefix, "scopes": r.scopes,
-                     "revokedAt": iso(r.revoked_at), "lastUsedAt": iso(r.last_used_at)}
+                    {
+                        "id": r.id,
+                        "name": r.name,
+                        "prefix": r.prefix,
+                        "scopes": r.scopes,
+                        "revokedAt": iso(r.revoked_at),
+                        "lastUsedAt": iso(r.last_used_at),
+                    }
                     for r in records
                 ]
             }
@@ -58,8 +71,11 @@ async def _run(ns: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fieldstone-auth-admin", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="fieldstone-auth-admin",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     boot = sub.add_parser("bootstrap", help="create a workspace, a service account and a key")
     boot.add_argument("--workspace", required=True)

@@ -6,7 +6,6 @@ from typing import Any
 
 from fieldstone.auth.domain.model import ApiKeyRecord
 from fieldstone.auth.service_layer import handlers
-from fieldstone.auth.service_layer.unit_of_work import AuthUnitOfWork
 from fieldstone.grpc.convert import from_timestamp, to_timestamp
 from fieldstone.proto.auth.v1 import auth_pb2, auth_pb2_grpc
 

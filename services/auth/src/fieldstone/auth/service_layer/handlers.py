@@ -91,7 +91,9 @@ async def create_api_key(
     return record, key
 
 
-async def _publish_key_event(uow: AuthUnitOfWork, record: model.ApiKeyRecord, ce_type: str, key_hash: str) -> None:
+async def _publish_key_event(
+    uow: AuthUnitOfWork, record: model.ApiKeyRecord, ce_type: str, key_hash: str
+) -> None:
     await publish(
         uow.conn,
         topic=Topics.AUTH,
