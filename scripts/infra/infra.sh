@@ -164,7 +164,7 @@ kafka_pom() {
     fi
     cat <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
+<project>
   <modelVersion>4.0.0</modelVersion>
   <groupId>dev.fieldstone.infra</groupId>
   <artifactId>kafka-runtime</artifactId>

@@ -27,41 +27,41 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)fieldstone/extraction/v1/extraction.proto\x12\x18\x66ieldstone.extraction.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x01\n\x08Variable\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x03 \x01(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\x12\x32\n\x06\x66ields\x18\x05 \x03(\x0b\x32\".fieldstone.extraction.v1.Variable\x12\x12\n\narray_type\x18\x06 \x01(\t\"\xb1\x04\n\nExtraction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0f\n\x07\x66ile_id\x18\x03 \x01(\t\x12\x11\n\tfile_name\x18\x04 \x01(\t\x12\x13\n\x0btemplate_id\x18\x05 \x01(\t\x12\x15\n\rtemplate_name\x18\x06 \x01(\t\x12:\n\x06status\x18\x07 \x01(\x0e\x32*.fieldstone.extraction.v1.ExtractionStatus\x12\x35\n\tvariables\x18\x08 \x03(\x0b\x32\".fieldstone.extraction.v1.Variable\x12/\n\x0e\x65xtracted_data\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05\x65rror\x18\n \x01(\t\x12\x12\n\nerror_code\x18\x0b \x01(\t\x12\x0e\n\x06run_id\x18\x0c \x01(\t\x12\x1a\n\x12processing_time_ms\x18\r \x01(\x03\x12\x12\n\npage_count\x18\x0e \x01(\x05\x12)\n\x08metadata\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05pages\x18\x10 \x01(\t\x12\x0e\n\x06source\x18\x11 \x01(\t\x12.\n\ncreated_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x97\x01\n\x0b\x46ieldResult\x12\x0c\n\x04path\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x0c\n\x04page\x18\x04 \x01(\x05\x12\x0c\n\x04\x62\x62ox\x18\x05 \x03(\x01\x12\x13\n\x0bsource_text\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\"\xc6\x01\n\x17\x43reateExtractionRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0f\n\x07\x66ile_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12\x35\n\tvariables\x18\x04 \x03(\x0b\x32\".fieldstone.extraction.v1.Variable\x12\r\n\x05pages\x18\x05 \x01(\t\x12)\n\x08metadata\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\"T\n\x18\x43reateExtractionResponse\x12\x38\n\nextraction\x18\x01 \x01(\x0b\x32$.fieldstone.extraction.v1.Extraction\"C\n\x14GetExtractionRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x15\n\rextraction_id\x18\x02 \x01(\t\"Q\n\x15GetExtractionResponse\x12\x38\n\nextraction\x18\x01 \x01(\x0b\x32$.fieldstone.extraction.v1.Extraction\"I\n\x1aGetExtractionResultRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x15\n\rextraction_id\x18\x02 \x01(\t\"\x8e\x01\n\x1bGetExtractionResultResponse\x12\x38\n\nextraction\x18\x01 \x01(\x0b\x32$.fieldstone.extraction.v1.Extraction\x12\x35\n\x06\x66ields\x18\x02 \x03(\x0b\x32%.fieldstone.extraction.v1.FieldResult\"M\n\x16ListExtractionsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"i\n\x17ListExtractionsResponse\x12\x39\n\x0b\x65xtractions\x18\x01 \x03(\x0b\x32$.fieldstone.extraction.v1.Extraction\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"F\n\x17\x43\x61ncelExtractionRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x15\n\rextraction_id\x18\x02 \x01(\t\"T\n\x18\x43\x61ncelExtractionResponse\x12\x38\n\nextraction\x18\x01 \x01(\x0b\x32$.fieldstone.extraction.v1.Extraction*\xd4\x01\n\x10\x45xtractionStatus\x12!\n\x1d\x45XTRACTION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45XTRACTION_STATUS_QUEUED\x10\x01\x12 \n\x1c\x45XTRACTION_STATUS_PROCESSING\x10\x02\x12\x1f\n\x1b\x45XTRACTION_STATUS_COMPLETED\x10\x03\x12\x1c\n\x18\x45XTRACTION_STATUS_FAILED\x10\x04\x12\x1e\n\x1a\x45XTRACTION_STATUS_CANCELED\x10\x05\x32\xf8\x04\n\x11\x45xtractionService\x12y\n\x10\x43reateExtraction\x12\x31.fieldstone.extraction.v1.CreateExtractionRequest\x1a\x32.fieldstone.extraction.v1.CreateExtractionResponse\x12p\n\rGetExtraction\x12..fieldstone.extraction.v1.GetExtractionRequest\x1a/.fieldstone.extraction.v1.GetExtractionResponse\x12\x82\x01\n\x13GetExtractionResult\x12\x34.fieldstone.extraction.v1.GetExtractionResultRequest\x1a\x35.fieldstone.extraction.v1.GetExtractionResultResponse\x12v\n\x0fListExtractions\x12\x30.fieldstone.extraction.v1.ListExtractionsRequest\x1a\x31.fieldstone.extraction.v1.ListExtractionsResponse\x12y\n\x10\x43\x61ncelExtraction\x12\x31.fieldstone.extraction.v1.CancelExtractionRequest\x1a\x32.fieldstone.extraction.v1.CancelExtractionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)fieldstone/extraction/v1/extraction.proto\x12\x18\x66ieldstone.extraction.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x01\n\x08Variable\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontext\x18\x03 \x01(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\x12\x32\n\x06\x66ields\x18\x05 \x03(\x0b\x32\".fieldstone.extraction.v1.Variable\x12\x12\n\narray_type\x18\x06 \x01(\t\"\xc5\x04\n\nExtraction\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0f\n\x07\x66ile_id\x18\x03 \x01(\t\x12\x11\n\tfile_name\x18\x04 \x01(\t\x12\x13\n\x0btemplate_id\x18\x05 \x01(\t\x12\x15\n\rtemplate_name\x18\x06 \x01(\t\x12:\n\x06status\x18\x07 \x01(\x0e\x32*.fieldstone.extraction.v1.ExtractionStatus\x12\x35\n\tvariables\x18\x08 \x03(\x0b\x32\".fieldstone.extraction.v1.Variable\x12/\n\x0e\x65xtracted_data\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05\x65rror\x18\n \x01(\t\x12\x12\n\nerror_code\x18\x0b \x01(\t\x12\x0e\n\x06run_id\x18\x0c \x01(\t\x12\x1a\n\x12processing_time_ms\x18\r \x01(\x03\x12\x12\n\npage_count\x18\x0e \x01(\x05\x12)\n\x08metadata\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\r\n\x05pages\x18\x10 \x01(\t\x12\x0e\n\x06source\x18\x11 \x01(\t\x12.\n\ncreated_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x14 \x01(\t\"\x97\x01\n\x0b\x46ieldResult\x12\x0c\n\x04path\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x0c\n\x04page\x18\x04 \x01(\x05\x12\x0c\n\x04\x62\x62ox\x18\x05 \x03(\x01\x12\x13\n\x0bsource_text\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\"\xda\x01\n\x17\x43reateExtractionRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0f\n\x07\x66ile_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12\x35\n\tvariables\x18\x04 \x03(\x0b\x32\".fieldstone.extraction.v1.Variable\x12\r\n\x05pages\x18\x05 \x01(\t\x12)\n\x08metadata\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\ncreated_by\x18\x07 \x01(\t\"T\n\x18\x43reateExtractionResponse\x12\x38\n\nextraction\x18\x01 \x01(\x0b\x32$.fieldstone.extraction.v1.Extraction\"C\n\x14GetExtractionRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x15\n\rextraction_id\x18\x02 \x01(\t\"Q\n\x15GetExtractionResponse\x12\x38\n\nextraction\x18\x01 \x01(\x0b\x32$.fieldstone.extraction.v1.Extraction\"I\n\x1aGetExtractionResultRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x15\n\rextraction_id\x18\x02 \x01(\t\"\x8e\x01\n\x1bGetExtractionResultResponse\x12\x38\n\nextraction\x18\x01 \x01(\x0b\x32$.fieldstone.extraction.v1.Extraction\x12\x35\n\x06\x66ields\x18\x02 \x03(\x0b\x32%.fieldstone.extraction.v1.FieldResult\"M\n\x16ListExtractionsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"i\n\x17ListExtractionsResponse\x12\x39\n\x0b\x65xtractions\x18\x01 \x03(\x0b\x32$.fieldstone.extraction.v1.Extraction\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"F\n\x17\x43\x61ncelExtractionRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x15\n\rextraction_id\x18\x02 \x01(\t\"T\n\x18\x43\x61ncelExtractionResponse\x12\x38\n\nextraction\x18\x01 \x01(\x0b\x32$.fieldstone.extraction.v1.Extraction*\xd4\x01\n\x10\x45xtractionStatus\x12!\n\x1d\x45XTRACTION_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45XTRACTION_STATUS_QUEUED\x10\x01\x12 \n\x1c\x45XTRACTION_STATUS_PROCESSING\x10\x02\x12\x1f\n\x1b\x45XTRACTION_STATUS_COMPLETED\x10\x03\x12\x1c\n\x18\x45XTRACTION_STATUS_FAILED\x10\x04\x12\x1e\n\x1a\x45XTRACTION_STATUS_CANCELED\x10\x05\x32\xf8\x04\n\x11\x45xtractionService\x12y\n\x10\x43reateExtraction\x12\x31.fieldstone.extraction.v1.CreateExtractionRequest\x1a\x32.fieldstone.extraction.v1.CreateExtractionResponse\x12p\n\rGetExtraction\x12..fieldstone.extraction.v1.GetExtractionRequest\x1a/.fieldstone.extraction.v1.GetExtractionResponse\x12\x82\x01\n\x13GetExtractionResult\x12\x34.fieldstone.extraction.v1.GetExtractionResultRequest\x1a\x35.fieldstone.extraction.v1.GetExtractionResultResponse\x12v\n\x0fListExtractions\x12\x30.fieldstone.extraction.v1.ListExtractionsRequest\x1a\x31.fieldstone.extraction.v1.ListExtractionsResponse\x12y\n\x10\x43\x61ncelExtraction\x12\x31.fieldstone.extraction.v1.CancelExtractionRequest\x1a\x32.fieldstone.extraction.v1.CancelExtractionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fieldstone.proto.extraction.v1.extraction_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXTRACTIONSTATUS']._serialized_start=2003
-  _globals['_EXTRACTIONSTATUS']._serialized_end=2215
+  _globals['_EXTRACTIONSTATUS']._serialized_start=2043
+  _globals['_EXTRACTIONSTATUS']._serialized_end=2255
   _globals['_VARIABLE']._serialized_start=135
   _globals['_VARIABLE']._serialized_end=279
   _globals['_EXTRACTION']._serialized_start=282
-  _globals['_EXTRACTION']._serialized_end=843
-  _globals['_FIELDRESULT']._serialized_start=846
-  _globals['_FIELDRESULT']._serialized_end=997
-  _globals['_CREATEEXTRACTIONREQUEST']._serialized_start=1000
-  _globals['_CREATEEXTRACTIONREQUEST']._serialized_end=1198
-  _globals['_CREATEEXTRACTIONRESPONSE']._serialized_start=1200
-  _globals['_CREATEEXTRACTIONRESPONSE']._serialized_end=1284
-  _globals['_GETEXTRACTIONREQUEST']._serialized_start=1286
-  _globals['_GETEXTRACTIONREQUEST']._serialized_end=1353
-  _globals['_GETEXTRACTIONRESPONSE']._serialized_start=1355
-  _globals['_GETEXTRACTIONRESPONSE']._serialized_end=1436
-  _globals['_GETEXTRACTIONRESULTREQUEST']._serialized_start=1438
-  _globals['_GETEXTRACTIONRESULTREQUEST']._serialized_end=1511
-  _globals['_GETEXTRACTIONRESULTRESPONSE']._serialized_start=1514
-  _globals['_GETEXTRACTIONRESULTRESPONSE']._serialized_end=1656
-  _globals['_LISTEXTRACTIONSREQUEST']._serialized_start=1658
-  _globals['_LISTEXTRACTIONSREQUEST']._serialized_end=1735
-  _globals['_LISTEXTRACTIONSRESPONSE']._serialized_start=1737
-  _globals['_LISTEXTRACTIONSRESPONSE']._serialized_end=1842
-  _globals['_CANCELEXTRACTIONREQUEST']._serialized_start=1844
-  _globals['_CANCELEXTRACTIONREQUEST']._serialized_end=1914
-  _globals['_CANCELEXTRACTIONRESPONSE']._serialized_start=1916
-  _globals['_CANCELEXTRACTIONRESPONSE']._serialized_end=2000
-  _globals['_EXTRACTIONSERVICE']._serialized_start=2218
-  _globals['_EXTRACTIONSERVICE']._serialized_end=2850
+  _globals['_EXTRACTION']._serialized_end=863
+  _globals['_FIELDRESULT']._serialized_start=866
+  _globals['_FIELDRESULT']._serialized_end=1017
+  _globals['_CREATEEXTRACTIONREQUEST']._serialized_start=1020
+  _globals['_CREATEEXTRACTIONREQUEST']._serialized_end=1238
+  _globals['_CREATEEXTRACTIONRESPONSE']._serialized_start=1240
+  _globals['_CREATEEXTRACTIONRESPONSE']._serialized_end=1324
+  _globals['_GETEXTRACTIONREQUEST']._serialized_start=1326
+  _globals['_GETEXTRACTIONREQUEST']._serialized_end=1393
+  _globals['_GETEXTRACTIONRESPONSE']._serialized_start=1395
+  _globals['_GETEXTRACTIONRESPONSE']._serialized_end=1476
+  _globals['_GETEXTRACTIONRESULTREQUEST']._serialized_start=1478
+  _globals['_GETEXTRACTIONRESULTREQUEST']._serialized_end=1551
+  _globals['_GETEXTRACTIONRESULTRESPONSE']._serialized_start=1554
+  _globals['_GETEXTRACTIONRESULTRESPONSE']._serialized_end=1696
+  _globals['_LISTEXTRACTIONSREQUEST']._serialized_start=1698
+  _globals['_LISTEXTRACTIONSREQUEST']._serialized_end=1775
+  _globals['_LISTEXTRACTIONSRESPONSE']._serialized_start=1777
+  _globals['_LISTEXTRACTIONSRESPONSE']._serialized_end=1882
+  _globals['_CANCELEXTRACTIONREQUEST']._serialized_start=1884
+  _globals['_CANCELEXTRACTIONREQUEST']._serialized_end=1954
+  _globals['_CANCELEXTRACTIONRESPONSE']._serialized_start=1956
+  _globals['_CANCELEXTRACTIONRESPONSE']._serialized_end=2040
+  _globals['_EXTRACTIONSERVICE']._serialized_start=2258
+  _globals['_EXTRACTIONSERVICE']._serialized_end=2890
 # @@protoc_insertion_point(module_scope)

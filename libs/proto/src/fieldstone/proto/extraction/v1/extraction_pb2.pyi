@@ -44,7 +44,7 @@ class Variable(_message.Message):
     def __init__(self, key: _Optional[str] = ..., type: _Optional[str] = ..., context: _Optional[str] = ..., required: _Optional[bool] = ..., fields: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., array_type: _Optional[str] = ...) -> None: ...
 
 class Extraction(_message.Message):
-    __slots__ = ("id", "workspace_id", "file_id", "file_name", "template_id", "template_name", "status", "variables", "extracted_data", "error", "error_code", "run_id", "processing_time_ms", "page_count", "metadata", "pages", "source", "created_at", "completed_at")
+    __slots__ = ("id", "workspace_id", "file_id", "file_name", "template_id", "template_name", "status", "variables", "extracted_data", "error", "error_code", "run_id", "processing_time_ms", "page_count", "metadata", "pages", "source", "created_at", "completed_at", "created_by")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     FILE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +64,7 @@ class Extraction(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     id: str
     workspace_id: str
     file_id: str
@@ -83,7 +84,8 @@ class Extraction(_message.Message):
     source: str
     created_at: _timestamp_pb2.Timestamp
     completed_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., file_id: _Optional[str] = ..., file_name: _Optional[str] = ..., template_id: _Optional[str] = ..., template_name: _Optional[str] = ..., status: _Optional[_Union[ExtractionStatus, str]] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., extracted_data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[str] = ..., error_code: _Optional[str] = ..., run_id: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., page_count: _Optional[int] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., pages: _Optional[str] = ..., source: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    created_by: str
+    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., file_id: _Optional[str] = ..., file_name: _Optional[str] = ..., template_id: _Optional[str] = ..., template_name: _Optional[str] = ..., status: _Optional[_Union[ExtractionStatus, str]] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., extracted_data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[str] = ..., error_code: _Optional[str] = ..., run_id: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., page_count: _Optional[int] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., pages: _Optional[str] = ..., source: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
 
 class FieldResult(_message.Message):
     __slots__ = ("path", "value", "confidence", "page", "bbox", "source_text", "reason")
@@ -104,20 +106,22 @@ class FieldResult(_message.Message):
     def __init__(self, path: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., confidence: _Optional[float] = ..., page: _Optional[int] = ..., bbox: _Optional[_Iterable[float]] = ..., source_text: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CreateExtractionRequest(_message.Message):
-    __slots__ = ("workspace_id", "file_id", "template_id", "variables", "pages", "metadata")
+    __slots__ = ("workspace_id", "file_id", "template_id", "variables", "pages", "metadata", "created_by")
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     FILE_ID_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
     VARIABLES_FIELD_NUMBER: _ClassVar[int]
     PAGES_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     workspace_id: str
     file_id: str
     template_id: str
     variables: _containers.RepeatedCompositeFieldContainer[Variable]
     pages: str
     metadata: _struct_pb2.Struct
-    def __init__(self, workspace_id: _Optional[str] = ..., file_id: _Optional[str] = ..., template_id: _Optional[str] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., pages: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    created_by: str
+    def __init__(self, workspace_id: _Optional[str] = ..., file_id: _Optional[str] = ..., template_id: _Optional[str] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., pages: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
 
 class CreateExtractionResponse(_message.Message):
     __slots__ = ("extraction",)

@@ -1,0 +1,74 @@
+# Fieldstone — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CACHE ?= $(HOME)/.cache/fieldstone
+UV_VERSION := 0.9.30
+UV := $(CACHE)/uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+INFRA := scripts/infra/infra.sh
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := python3.11
+export UV_LINK_MODE := copy
+
+.PHONY: help up down status logs test test-unit test-integration test-e2e check lint typecheck imports protos protos-check sync infra bench clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	@echo "[make] installing uv $(UV_VERSION) into $(CACHE)/uv"
+	@python3 -m venv $(CACHE)/uv
+	@$(CACHE)/uv/bin/pip install -q "uv==$(UV_VERSION)"
+
+sync: $(UV) ## Install the Python workspace (locked) into .venv
+	@$(UV) sync --all-packages --frozen -q
+
+infra: ## Install (cached) and start Postgres, Kafka and MinIO
+	@$(INFRA) install
+	@$(INFRA) start
+
+up: infra sync ## Run the whole platform locally; prints FIELDSTONE_URL and FIELDSTONE_API_KEY
+	@$(BIN)/fieldstone-stack up
+
+down: ## Stop the services and the infrastructure
+	@if [ -x $(BIN)/fieldstone-stack ]; then $(BIN)/fieldstone-stack down; fi
+	@$(INFRA) stop
+
+status: ## Show what runs, with ports and log files
+	@$(INFRA) status
+	@if [ -x $(BIN)/fieldstone-stack ]; then $(BIN)/fieldstone-stack status; fi
+
+logs: ## Tail every service's log (or SERVICE=name)
+	@$(BIN)/fieldstone-stack logs $(SERVICE)
+
+protos: sync ## Regenerate the committed protobuf/gRPC code from protos/
+	@$(BIN)/python scripts/gen_protos.py
+
+protos-check: sync ## Fail if the committed generated code is stale
+	@$(BIN)/python scripts/gen_protos.py --check
+
+lint: sync ## ruff (lint + format check)
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+typecheck: sync ## mypy (strict)
+	@$(BIN)/mypy $$(ls -d libs/*/src services/*/src) scripts
+
+imports: sync ## import-linter layer contracts
+	@$(BIN)/lint-imports
+
+check: lint typecheck imports protos-check ## Every static check
+
+test-unit: sync ## Unit tests only (no infrastructure)
+	@$(BIN)/pytest -q -m "not integration and not e2e"
+
+test: infra sync check ## The whole suite against real Postgres, Kafka and MinIO
+	@eval "$$($(INFRA) env)" && $(BIN)/pytest -q -ra
+
+bench: infra sync ## Benchmarks (results printed as tables)
+	@eval "$$($(INFRA) env)" && $(BIN)/python libs/extract/bench/run_bench.py
+
+clean: ## Remove local state (.stack) and caches inside the checkout
+	@rm -rf .stack .mypy_cache .ruff_cache .pytest_cache

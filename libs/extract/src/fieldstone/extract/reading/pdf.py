@@ -1,0 +1,179 @@
+"""PDF text layer with word boxes via pypdfium2 (PDFium)."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from fieldstone.extract.errors import ExtractError
+from fieldstone.extract.layout import Page, Word, group_lines
+
+# PDFium is not thread-safe: every call into it, from any thread, must hold this lock.
+PDFIUM_LOCK = threading.RLock()
+
+# A hostile page can carry millions of glyphs; beyond this the rest of the page is ignored.
+MAX_CHARS_PER_PAGE = 200_000
+# Pages with fewer visible characters than this are treated as having no text layer (scans).
+MIN_TEXT_CHARS = 8
+
+_FPDF_ERR_PASSWORD = 4
+_FPDF_ERR_SECURITY = 6
+
+Affine = tuple[float, float, float, float, float, float]
+
+
+@contextmanager
+def open_pdf(data: bytes) -> Iterator[Any]:
+    """Open a PDF from bytes, mapping PDFium failures to :class:`ExtractError`."""
+    with PDFIUM_LOCK:
+        try:
+            doc = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            if exc.err_code in (_FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY):
+                raise ExtractError("ENCRYPTED_PDF", "the PDF is encrypted and needs a password") from None
+            raise ExtractError("UNREADABLE_PDF", f"the PDF could not be read: {exc}") from None
+        except Exception as exc:  # PDFium bindings raise assorted errors on garbage input
+            raise ExtractError("UNREADABLE_PDF", f"the PDF could not be read: {exc}") from None
+    try:
+        yield doc
+    finally:
+        with PDFIUM_LOCK:
+            doc.close()
+
+
+def page_count(doc: Any) -> int:
+    with PDFIUM_LOCK:
+        return len(doc)
+
+
+def _page_transform(page: Any) -> tuple[Affine, float, float]:
+    """Affine map from PDF user space to a top-left-origin, rotation-applied point space."""
+    width, height = page.get_size()  # already rotated, in points
+    scale = 64  # device space is integers: compute the map at 64 px/pt and scale back down
+    sx, sy = round(width * scale), round(height * scale)
+    rot = page.get_rotation() // 90 % 4
+
+    def to_dev(x: float, y: float) -> tuple[float, float]:
+        dx, dy = ctypes.c_int(), ctypes.c_int()
+        pdfium_c.FPDF_PageToDevice(page, 0, 0, sx, sy, rot, x, y, ctypes.byref(dx), ctypes.byref(dy))
+        return dx.value / scale, dy.value / scale
+
+    ox, oy = to_dev(0.0, 0.0)
+    ax, ay = to_dev(1000.0, 0.0)
+    bx, by = to_dev(0.0, 1000.0)
+    return ((ax - ox) / 1000, (bx - ox) / 1000, ox, (ay - oy) / 1000, (by - oy) / 1000, oy), width, height
+
+
+def _apply(m: Affine, x: float, y: float) -> tuple[float, float]:
+    return m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]
+
+
+def _is_break(ch: str) -> bool:
+    return ch.isspace() or ord(ch) < 32 or ch in "\ufffe\uffff\u00a0"
+
+
+def read_page_words(doc: Any, number: int) -> tuple[list[Word], float, float, int]:
+    """Words of one page (1-based ``number``), the page size and the count of visible characters."""
+    with PDFIUM_LOCK:
+        page = doc[number - 1]
+        try:
+            matrix, width, height = _page_transform(page)
+            textpage = page.get_textpage()
+            try:
+                words, visible = _words_from_textpage(textpage, matrix)
+            finally:
+                textpage.close()
+        finally:
+            page.close()
+    return words, width, height, visible
+
+
+def _words_from_textpage(textpage: Any, matrix: Affine) -> tuple[list[Word], int]:
+    count = min(pdfium_c.FPDFText_CountChars(textpage), MAX_CHARS_PER_PAGE)
+    if count <= 0:
+        return [], 0
+    get_unicode: Callable[[Any, int], int] = pdfium_c.FPDFText_GetUnicode
+    get_box = pdfium_c.FPDFText_GetCharBox
+    get_loose = pdfium_c.FPDFText_GetLooseCharBox
+    left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    rect = pdfium_c.FS_RECTF()
+
+    words: list[Word] = []
+    chars: list[str] = []
+    box: list[float] = []  # x0, y0, x1, y1 of the current word
+    last_x1 = 0.0
+    visible = 0
+
+    def flush() -> None:
+        if chars:
+            words.append(Word("".join(chars), box[0], box[1], box[2], box[3]))
+            chars.clear()
+
+    for i in range(count):
+        code = get_unicode(textpage, i)
+        ch = chr(code) if 0 < code < 0x110000 else " "
+        if _is_break(ch) or not get_box(textpage, i, left, right, bottom, top):
+            flush()
+            continue
+        visible += 1
+        # Tight box for x (word gaps), loose box for y (one consistent band per font size).
+        ok = get_loose(textpage, i, rect)
+        t, b = (rect.top, rect.bottom) if ok else (top.value, bottom.value)
+        xa, ya = _apply(matrix, left.value, t)
+        xb, yb = _apply(matrix, right.value, b)
+        x0, x1, y0, y1 = min(xa, xb), max(xa, xb), min(ya, yb), max(ya, yb)
+        if chars:
+            h = box[3] - box[1]
+            same_line = min(box[3], y1) - max(box[1], y0) > 0.5 * min(h, y1 - y0)
+            # PDFs often position glyphs without space characters: a wide jump starts a new word.
+            if not same_line or x0 - last_x1 > 0.25 * h or x1 < box[0] - 0.5 * h:
+                flush()
+        if not chars:
+            box[:] = [x0, y0, x1, y1]
+        else:
+            box[:] = [min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)]
+        chars.append(ch)
+        last_x1 = x1
+    flush()
+    return words, visible
+
+
+def read_pdf_pages(doc: Any, numbers: Sequence[int]) -> list[tuple[Page, bool]]:
+    """Read the selected pages; the flag says whether a page looks scanned (needs OCR)."""
+    result: list[tuple[Page, bool]] = []
+    for number in numbers:
+        try:
+            words, width, height, visible = read_page_words(doc, number)
+        except ExtractError:
+            raise
+        except Exception as exc:
+            raise ExtractError("UNREADABLE_PDF", f"page {number} could not be read: {exc}") from None
+        lines = group_lines(words, number)
+        page = Page(number=number, width=width, height=height, lines=lines, source="pdf")
+        result.append((page, visible < MIN_TEXT_CHARS))
+    return result
+
+
+def render_page(doc: Any, number: int, dpi: float, max_side_px: int) -> Any:
+    """Render a page to a PIL image, capping the pixel size (decompression-bomb-like page sizes)."""
+    with PDFIUM_LOCK:
+        page = doc[number - 1]
+        try:
+            width, height = page.get_size()
+            scale = dpi / 72
+            longest = max(width, height) * scale
+            if longest > max_side_px:
+                scale *= max_side_px / longest
+            bitmap = page.render(scale=scale)
+            try:
+                return bitmap.to_pil(), scale
+            finally:
+                bitmap.close()
+        finally:
+            page.close()

@@ -1,0 +1,50 @@
+"""Clients of the other services (gRPC only: no service reads another's database)."""
+
+from __future__ import annotations
+
+import grpc
+
+from fieldstone.extraction.domain.model import FileInfo
+from fieldstone.grpc import call, insecure_channel
+from fieldstone.proto.files.v1 import files_pb2, files_pb2_grpc
+from fieldstone.proto.usage.v1 import usage_pb2, usage_pb2_grpc
+
+_FILE_STATUS = {
+    files_pb2.FILE_STATUS_PENDING_UPLOAD: "pending_upload",
+    files_pb2.FILE_STATUS_UPLOADED: "uploaded",
+    files_pb2.FILE_STATUS_REJECTED: "rejected",
+}
+
+
+class FilesClient:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = files_pb2_grpc.FileServiceStub(channel)
+
+    async def get(self, workspace_id: str, file_id: str) -> FileInfo:
+        response = await call(
+            self._stub.GetFile, files_pb2.GetFileRequest(workspace_id=workspace_id, file_id=file_id)
+        )
+        f = response.file
+        return FileInfo(
+            id=f.id,
+            filename=f.filename,
+            status=_FILE_STATUS.get(f.status, "pending_upload"),
+            bucket=f.bucket,
+            object_key=f.object_key,
+            rejection_reason=f.rejection_reason or None,
+        )
+
+
+class QuotaClient:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = usage_pb2_grpc.UsageServiceStub(channel)
+
+    async def reserve(self, workspace_id: str, reservation_id: str) -> None:
+        await call(
+            self._stub.Reserve,
+            usage_pb2.ReserveRequest(workspace_id=workspace_id, reservation_id=reservation_id),
+        )
+
+
+def channel(target: str) -> grpc.aio.Channel:
+    return insecure_channel(target)

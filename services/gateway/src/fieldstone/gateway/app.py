@@ -1,0 +1,109 @@
+"""The Litestar application factory of the public API."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.response import Response
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from fieldstone.gateway.clients import Clients
+from fieldstone.gateway.controllers.extractions import ExtractionsController
+from fieldstone.gateway.controllers.files import FilesController
+from fieldstone.gateway.controllers.usage import get_usage
+from fieldstone.gateway.controllers.webhooks import WebhookEndpointsController, WebhookEventsController
+from fieldstone.gateway.deps import provide_clients, provide_principal
+from fieldstone.gateway.errors import HANDLERS
+from fieldstone.gateway.security import Authenticator
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Gives every request an id (or keeps a sane incoming X-Request-Id) and echoes it."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
+            await app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if 0 < len(incoming) <= 64 and incoming.isascii() else f"req_{uuid.uuid4().hex}"
+        scope.setdefault("state", {})["request_id"] = rid  # type: ignore[typeddict-unknown-key]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]  # type: ignore[typeddict-unknown-key]
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware
+
+
+@get("/healthz", tags=["operations"], include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", tags=["operations"], include_in_schema=False)
+async def readyz(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Ready when every upstream service answers its gRPC health check."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    clients: Clients = request.app.state.clients
+    names = ["auth", "files", "extraction", "webhooks", "usage"]
+
+    async def check(channel: Any) -> bool:
+        try:
+            r = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+            return bool(r.status == health_pb2.HealthCheckResponse.SERVING)
+        except Exception:
+            return False
+
+    results = await asyncio.gather(*(check(c) for c in clients.channels))
+    status = {n: ("ok" if ok else "unavailable") for n, ok in zip(names, results, strict=True)}
+    ready = all(results)
+    return Response(
+        {"status": "ok" if ready else "unavailable", "services": status}, status_code=200 if ready else 503
+    )
+
+
+@get("/openapi.json", tags=["operations"], include_in_schema=False, media_type=MediaType.JSON)
+async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = request.app.openapi_schema.to_schema()
+    return schema
+
+
+def create_app(clients: Clients, authenticator: Authenticator, **kwargs: Any) -> Litestar:
+    return Litestar(
+        route_handlers=[
+            FilesController,
+            ExtractionsController,
+            WebhookEndpointsController,
+            WebhookEventsController,
+            get_usage,
+            healthz,
+            readyz,
+            openapi_json,
+        ],
+        dependencies={
+            "principal": Provide(provide_principal),
+            "clients": Provide(provide_clients, sync_to_thread=False),
+        },
+        exception_handlers=HANDLERS,
+        middleware=[request_id_middleware],
+        openapi_config=OpenAPIConfig(
+            title="Fieldstone API",
+            version="1.0.0",
+            description="Upload documents, describe the fields you want, get typed JSON back.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        state=State({"clients": clients, "authenticator": authenticator}),
+        **kwargs,
+    )

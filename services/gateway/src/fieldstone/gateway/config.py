@@ -1,0 +1,24 @@
+"""gateway settings, read once from GATEWAY_* environment variables."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True, extra="ignore")
+
+    http_host: str = "127.0.0.1"
+    http_port: int
+    database_url: str
+    kafka_bootstrap: str
+    auth_grpc_target: str
+    files_grpc_target: str
+    extraction_grpc_target: str
+    webhooks_grpc_target: str
+    usage_grpc_target: str
+    group_prefix: str = "fieldstone"
+    create_database: bool = False
+    log_level: str = "INFO"
+    # Verified keys are cached this long; a revocation event evicts them at once.
+    auth_cache_seconds: float = 10.0

@@ -1,0 +1,27 @@
+"""/v1/usage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import get
+
+from fieldstone.gateway.clients import Clients
+from fieldstone.gateway.security import Principal
+from fieldstone.grpc import call
+from fieldstone.proto.usage.v1 import usage_pb2
+
+
+@get("/v1/usage", tags=["usage"], summary="Plan, usage and limit of the current billing period")
+async def get_usage(principal: Principal, clients: Clients) -> dict[str, Any]:
+    principal.require("usage:read")
+    r = await call(clients.usage.GetUsage, usage_pb2.GetUsageRequest(workspace_id=principal.workspace_id))
+    return {
+        "data": {
+            "plan": r.plan,
+            "usage": r.usage,
+            "limit": r.limit,
+            "periodKey": r.period_key,
+            "reserved": r.reserved,
+        }
+    }

@@ -1,0 +1,76 @@
+"""`fieldstone-gateway`: the public HTTP API process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+from pathlib import Path
+
+import uvicorn
+
+from fieldstone.common.logging import configure_logging, get_logger
+from fieldstone.common.settings import load_settings
+from fieldstone.common.telemetry import configure_tracing
+from fieldstone.gateway.app import create_app
+from fieldstone.gateway.clients import Clients
+from fieldstone.gateway.config import GatewaySettings
+from fieldstone.gateway.security import Authenticator
+from fieldstone.messaging import MIGRATIONS as MESSAGING_MIGRATIONS
+from fieldstone.messaging import EventConsumer, InboundMessage, Topics
+from fieldstone.pg import create_pool, ensure_database, migrate
+from fieldstone.proto.events.v1 import events_pb2
+
+MIGRATIONS = Path(__file__).parents[1] / "migrations"
+log = get_logger(__name__)
+
+
+async def serve(settings: GatewaySettings) -> None:
+    if settings.create_database:
+        await ensure_database(settings.database_url)
+    pool = await create_pool(settings.database_url, max_size=5)
+    await migrate(pool, MESSAGING_MIGRATIONS, MIGRATIONS)
+    clients = Clients.connect(settings)
+    authenticator = Authenticator(clients.auth, settings.auth_cache_seconds)
+
+    async def on_auth_event(message: InboundMessage) -> None:
+        if message.event and message.event.type == "fieldstone.api_key.revoked.v1":
+            authenticator.evict(events_pb2.ApiKeyChanged.FromString(message.event.data).key_hash)
+
+    # Every replica must see every revocation, so each process has a consumer group of its own.
+    group = f"{settings.group_prefix}.gateway.auth.{socket.gethostname()}.{os.getpid()}"
+    consumer = EventConsumer(
+        bootstrap=settings.kafka_bootstrap, group_id=group, topics=(Topics.AUTH,), handler=on_auth_event
+    )
+    stop = asyncio.Event()
+    consumer_task = asyncio.create_task(consumer.run(stop))
+    config = uvicorn.Config(
+        create_app(clients, authenticator),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    log.info("gateway starting", port=settings.http_port)
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(consumer_task, timeout=10)
+        await clients.close()
+        await pool.close()
+
+
+def main() -> None:
+    settings = load_settings(GatewaySettings)
+    configure_logging("gateway", settings.log_level)
+    configure_tracing("gateway")
+    asyncio.run(serve(settings))

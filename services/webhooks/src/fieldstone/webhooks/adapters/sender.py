@@ -1,0 +1,139 @@
+"""One HTTP attempt of a webhook, sent only to an address the SSRF policy allows.
+
+The host is resolved here, each address is checked, and the request goes to the checked
+address itself (Host header and TLS SNI keep the name), so DNS cannot be changed between
+the check and the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from ipaddress import ip_address
+
+import httpx
+
+from fieldstone.common.logging import get_logger
+from fieldstone.webhooks.domain.destinations import Address, Network, refusal_reason
+from fieldstone.webhooks.domain.model import EXCERPT_BYTES, excerpt
+
+log = get_logger(__name__)
+
+REFUSED = "destination not allowed"
+Resolver = Callable[[str, int], Awaitable[list[Address]]]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status_code: int | None
+    duration_ms: int
+    response_excerpt: str
+    error: str | None
+    retry_after: str | None
+
+
+class DestinationRefused(Exception):
+    pass
+
+
+async def resolve(host: str, port: int) -> list[Address]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ip_address(info[4][0]) for info in infos]
+
+
+async def _read_prefix(response: httpx.Response, limit: int) -> bytes:
+    """The first `limit` bytes of the body; the rest is never downloaded."""
+    buffer = bytearray()
+    async for chunk in response.aiter_raw():
+        buffer += chunk
+        if len(buffer) >= limit:
+            break
+    return bytes(buffer[:limit])
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        *,
+        timeout_seconds: float,
+        allowed_networks: tuple[Network, ...] = (),
+        resolver: Resolver = resolve,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._timeout = timeout_seconds
+        self._allowed = allowed_networks
+        self._resolve = resolver
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            trust_env=False,  # a proxy from the environment would bypass the address check
+            timeout=httpx.Timeout(timeout_seconds),
+            # No pooling: a pooled connection to an address could carry a TLS session that was
+            # verified for another host name served from the same address.
+            limits=httpx.Limits(max_keepalive_connections=0),
+            headers={"user-agent": "Fieldstone-Webhooks/1.0"},
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _pinned_request(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Request:
+        target = httpx.URL(url)
+        host = target.raw_host.decode("ascii")
+        port = target.port or (443 if target.scheme == "https" else 80)
+        reasons: list[str] = []
+        for address in await self._resolve(host, port):
+            reason = refusal_reason(address, self._allowed)
+            if reason is None:
+                return self._client.build_request(
+                    "POST",
+                    target.copy_with(host=str(address)),
+                    content=body,
+                    headers={
+                        **headers,
+                        "host": target.netloc.decode("ascii"),
+                        "content-type": "application/json",
+                        "accept-encoding": "identity",
+                    },
+                    extensions={"sni_hostname": host} if target.scheme == "https" else {},
+                )
+            reasons.append(f"{address} ({reason})")
+        raise DestinationRefused(", ".join(reasons) or "no address")
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+        """Send once; never raises for what the network or the receiver did."""
+        started = time.perf_counter()
+        status_code: int | None = None
+        retry_after: str | None = None
+        raw = b""
+        error: str | None = None
+        try:
+            async with asyncio.timeout(self._timeout):
+                request = await self._pinned_request(url, body, headers)
+                response = await self._client.send(request, stream=True)
+                try:
+                    status_code = response.status_code
+                    retry_after = response.headers.get("retry-after")
+                    raw = await _read_prefix(response, EXCERPT_BYTES)
+                finally:
+                    await response.aclose()
+        except DestinationRefused as exc:
+            # The receiver's owner sees only that it was refused, not what we resolved.
+            log.warning("webhook destination refused", host=httpx.URL(url).host, addresses=str(exc))
+            error = REFUSED
+        except (TimeoutError, httpx.TimeoutException):
+            error = f"timed out after {self._timeout:g} s"
+        except socket.gaierror:
+            error = "could not resolve host"
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        return SendResult(
+            status_code=status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000),
+            response_excerpt=excerpt(raw),
+            error=error,
+            retry_after=retry_after,
+        )

@@ -1,0 +1,50 @@
+"""Composition root of the webhooks service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fieldstone.messaging import Topics
+from fieldstone.proto.webhooks.v1 import webhooks_pb2_grpc
+from fieldstone.service import Runtime
+from fieldstone.webhooks.adapters.secret_box import SecretBox
+from fieldstone.webhooks.adapters.sender import WebhookSender
+from fieldstone.webhooks.config import WebhooksSettings
+from fieldstone.webhooks.entrypoints.consumer import ExtractionEventsHandler
+from fieldstone.webhooks.entrypoints.grpc_servicer import WebhooksServicer
+from fieldstone.webhooks.service_layer.dispatcher import DeliveryDispatcher
+from fieldstone.webhooks.service_layer.unit_of_work import WebhooksUnitOfWork
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def build(runtime: Runtime) -> None:
+    settings = runtime.settings
+    if not isinstance(settings, WebhooksSettings):
+        raise TypeError("the webhooks service runs with WebhooksSettings")
+
+    def uow() -> WebhooksUnitOfWork:
+        return WebhooksUnitOfWork(runtime.pool)
+
+    box = SecretBox(settings.secret_key_bytes)
+    servicer = WebhooksServicer(uow, box, settings)
+    runtime.grpc.add(
+        webhooks_pb2_grpc.add_WebhookServiceServicer_to_server,
+        servicer,
+        "fieldstone.webhooks.v1.WebhookService",
+    )
+    runtime.consume(
+        "extractions", (Topics.EXTRACTIONS,), ExtractionEventsHandler(uow, settings.public_api_url)
+    )
+    sender = WebhookSender(timeout_seconds=settings.timeout_seconds, allowed_networks=settings.allowed_cidrs)
+    runtime.on_close(sender.aclose)
+    dispatcher = DeliveryDispatcher(
+        uow,
+        sender,
+        box,
+        schedule=settings.retry_schedule,
+        poll_seconds=settings.poll_seconds,
+        lease_seconds=settings.lease_seconds,
+        concurrency=settings.concurrency,
+    )
+    runtime.background(dispatcher.run)

@@ -1,0 +1,90 @@
+"""The sender against a fake resolver and httpx's in-memory transport: no network."""
+
+from ipaddress import ip_address, ip_network
+
+import httpx
+
+from fieldstone.webhooks.adapters.sender import REFUSED, WebhookSender
+from fieldstone.webhooks.domain.destinations import Address
+
+
+def _resolver(*addresses: str):  # type: ignore[no-untyped-def]
+    async def resolve(host: str, port: int) -> list[Address]:
+        return [ip_address(a) for a in addresses]
+
+    return resolve
+
+
+async def test_request_goes_to_the_checked_address_with_the_original_host() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503, headers={"retry-after": "60"}, content=b"busy" * 1000)
+
+    sender = WebhookSender(
+        timeout_seconds=5,
+        resolver=_resolver("10.0.0.9", "93.184.216.34"),
+        transport=httpx.MockTransport(answer),
+    )
+    result = await sender.post("https://hooks.example.com:8443/in?x=1", b"{}", {"webhook-id": "evt_1"})
+    await sender.aclose()
+    assert result.status_code == 503
+    assert result.retry_after == "60"
+    assert len(result.response_excerpt) == 1024
+    assert result.error is None
+    (request,) = seen
+    assert str(request.url) == "https://93.184.216.34:8443/in?x=1"  # the private address was skipped
+    assert request.headers["host"] == "hooks.example.com:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.com"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["webhook-id"] == "evt_1"
+
+
+async def test_redirects_are_not_followed() -> None:
+    calls = 0
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(302, headers={"location": "http://169.254.169.254/"})
+
+    sender = WebhookSender(timeout_seconds=5, resolver=_resolver("93.184.216.34"), transport=httpx.MockTransport(answer))
+    result = await sender.post("https://hooks.example.com/", b"{}", {})
+    await sender.aclose()
+    assert (calls, result.status_code) == (1, 302)
+
+
+async def test_refused_destination_is_an_error_without_a_request() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("must not be sent")
+
+    sender = WebhookSender(
+        timeout_seconds=5, resolver=_resolver("127.0.0.1", "::1"), transport=httpx.MockTransport(answer)
+    )
+    result = await sender.post("https://sneaky.example.com/", b"{}", {})
+    await sender.aclose()
+    assert (result.status_code, result.error) == (None, REFUSED)
+
+
+async def test_allow_list_opens_loopback() -> None:
+    sender = WebhookSender(
+        timeout_seconds=5,
+        allowed_networks=(ip_network("127.0.0.0/8"),),
+        resolver=_resolver("127.0.0.1"),
+        transport=httpx.MockTransport(lambda request: httpx.Response(204)),
+    )
+    result = await sender.post("http://localhost:9000/hook", b"{}", {})
+    await sender.aclose()
+    assert (result.status_code, result.error) == (204, None)
+
+
+async def test_network_failure_is_an_error_not_an_exception() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    sender = WebhookSender(timeout_seconds=5, resolver=_resolver("93.184.216.34"), transport=httpx.MockTransport(answer))
+    result = await sender.post("https://hooks.example.com/", b"{}", {})
+    await sender.aclose()
+    assert result.status_code is None
+    assert result.error == "ConnectError: connection refused"
