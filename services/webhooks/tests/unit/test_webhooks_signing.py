@@ -8,7 +8,9 @@ import svix.webhooks
 
 from fieldstone.webhooks.domain import signing
 
-BODY = b'{"type":"extraction.completed","timestamp":"2025-01-01T00:00:00.000Z","data":{"extractionId":"ext_1"}}'
+BODY = (
+    b'{"type":"extraction.completed","timestamp":"2025-01-01T00:00:00.000Z","data":{"extractionId":"ext_1"}}'
+)
 
 
 def test_secret_is_whsec_and_32_random_bytes() -> None:

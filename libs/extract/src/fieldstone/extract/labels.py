@@ -49,6 +49,11 @@ class FieldSpec:
     labels: list[Label]
     own: set[tuple[str, ...]] = field(default_factory=set)
 
+    @property
+    def vtype(self) -> str:
+        """The scalar type of the value (the item type for arrays of scalars)."""
+        return self.var.item_type if self.var.type == "array" else self.var.type
+
 
 def _phrase_in(phrase: str, text: str) -> bool:
     return f" {phrase} " in f" {text} "
@@ -117,13 +122,14 @@ def build_spec(path: str, var: Variable, *, in_table: bool = False) -> FieldSpec
         add(phrase, weight)
     labels = [Label(t, w) for t, w in best.items()]
     labels.sort(key=lambda lab: (-len(lab.tokens), -lab.weight))
+    vtype = var.item_type if var.type == "array" else var.type
     if concept is not None:
         kind: ValueKind = concept.kind
-    elif var.type == "date":
+    elif vtype == "date":
         kind = "date"
-    elif var.type == "number":
+    elif vtype == "number":
         kind = "amount"
-    elif var.type == "boolean":
+    elif vtype == "boolean":
         kind = "any"
     else:
         kind = "text"

@@ -6,7 +6,7 @@ from typing import Any
 
 from fieldstone.webhooks.domain.model import Attempt, Delivery, DueDelivery, Endpoint, WebhookEvent
 
-_ENDPOINT_COLUMNS = "id, workspace_id, url, event_types, description, enabled, created_at"
+_ENDPOINT_COLUMNS = "id, workspace_id, url, event_types, description, enabled, created_at, created_by"
 _DELIVERY_COLUMNS = "id, event_id, endpoint_id, status, attempt_count, next_attempt_at"
 
 
@@ -32,16 +32,19 @@ class WebhooksRepository:
         url: str,
         event_types: list[str],
         description: str,
+        created_by: str,
         sealed_secret: bytes,
     ) -> Endpoint:
         row = await self.conn.fetchrow(
-            f"""INSERT INTO endpoints (id, workspace_id, url, event_types, description, secret_ciphertext)
-                VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_ENDPOINT_COLUMNS}""",
+            f"""INSERT INTO endpoints
+                    (id, workspace_id, url, event_types, description, created_by, secret_ciphertext)
+                VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_ENDPOINT_COLUMNS}""",
             endpoint_id,
             workspace_id,
             url,
             event_types,
             description,
+            created_by,
             sealed_secret,
         )
         return _endpoint(row)

@@ -38,6 +38,7 @@ class Endpoint:
     description: str
     enabled: bool
     created_at: datetime
+    created_by: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ def endpoint_message(endpoint: Endpoint) -> webhooks_pb2.Endpoint:
         description=endpoint.description,
         enabled=endpoint.enabled,
         created_at=to_timestamp(endpoint.created_at),
+        created_by=endpoint.created_by,
     )
 
 
@@ -73,6 +74,7 @@ class WebhooksServicer(webhooks_pb2_grpc.WebhookServiceServicer):  # type: ignor
             url=request.url,
             event_types=list(request.event_types),
             description=request.description,
+            created_by=request.created_by,
             allow_insecure_http=self._settings.allow_insecure_http,
             allowed_networks=self._settings.allowed_cidrs,
         )

@@ -26,6 +26,7 @@ async def create_endpoint(
     url: str,
     event_types: list[str],
     description: str,
+    created_by: str,
     allow_insecure_http: bool,
     allowed_networks: tuple[Network, ...],
 ) -> tuple[model.Endpoint, str]:
@@ -45,6 +46,7 @@ async def create_endpoint(
             url=url,
             event_types=types,
             description=description.strip(),
+            created_by=created_by,
             sealed_secret=box.seal(secret, endpoint_id),
         )
         await uow.commit()

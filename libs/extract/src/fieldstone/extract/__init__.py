@@ -1,0 +1,12 @@
+"""Fieldstone's offline, deterministic document-extraction engine.
+
+>>> from fieldstone.extract import extract
+>>> out = extract(pdf_bytes, [{"key": "invoice_number", "type": "string", "context": "Invoice number"}])
+>>> out.extracted_data["invoice_number"]
+"""
+
+from fieldstone.extract.engine import extract
+from fieldstone.extract.errors import ERROR_CODES, ExtractError
+from fieldstone.extract.models import ExtractionOutput, FieldResult, Variable
+
+__all__ = ["ERROR_CODES", "ExtractError", "ExtractionOutput", "FieldResult", "Variable", "extract"]
