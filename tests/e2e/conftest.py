@@ -69,7 +69,9 @@ class Api:
     http: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=30)
+        self.http = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=30
+        )
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.http.get(path, **kw)
@@ -77,7 +79,9 @@ class Api:
     def post(self, path: str, body: Any = None, **kw: Any) -> httpx.Response:
         return self.http.post(path, json=body, **kw)
 
-    def poll(self, path: str, done: Callable[[dict[str, Any]], bool], timeout: float = 60.0) -> dict[str, Any]:
+    def poll(
+        self, path: str, done: Callable[[dict[str, Any]], bool], timeout: float = 60.0
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         last: dict[str, Any] = {}
         while time.monotonic() < deadline:
@@ -89,8 +93,12 @@ class Api:
             time.sleep(0.2)
         raise AssertionError(f"{path} did not reach the expected state in {timeout} s; last: {last}")
 
-    def upload(self, data: bytes, filename: str = "doc.pdf", content_type: str = "application/pdf") -> dict[str, Any]:
-        created = self.post("/v1/files", {"filename": filename, "contentType": content_type, "sizeBytes": len(data)})
+    def upload(
+        self, data: bytes, filename: str = "doc.pdf", content_type: str = "application/pdf"
+    ) -> dict[str, Any]:
+        created = self.post(
+            "/v1/files", {"filename": filename, "contentType": content_type, "sizeBytes": len(data)}
+        )
         assert created.status_code == 201, created.text
         body: dict[str, Any] = created.json()
         put = httpx.put(body["uploadUrl"], content=data, headers=body["uploadHeaders"], timeout=30)

@@ -65,7 +65,9 @@ def test_errors_use_the_envelope(api: Api) -> None:
     missing = api.get("/v1/extractions/ext_01JD0000000000000000000000")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "NOT_FOUND" and missing.json()["error"]["requestId"]
-    bad = api.post("/v1/files", {"filename": "a.exe", "contentType": "application/x-msdownload", "sizeBytes": 10})
+    bad = api.post(
+        "/v1/files", {"filename": "a.exe", "contentType": "application/x-msdownload", "sizeBytes": 10}
+    )
     assert bad.status_code == 415 and bad.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
     invalid = api.post("/v1/extractions", {"fileId": "file_x", "variables": [{"key": "", "type": "string"}]})
     assert invalid.status_code == 400 and invalid.json()["error"]["code"] == "VALIDATION_ERROR"
@@ -92,7 +94,10 @@ async def _completed_events(bootstrap: str, extraction_ids: set[str]) -> dict[st
             for records in batch.values():
                 for r in records:
                     headers = {k: v.decode() for k, v in r.headers}
-                    if headers.get("ce_type") == "fieldstone.extraction.completed.v1" and headers.get("ce_subject") in counts:
+                    if (
+                        headers.get("ce_type") == "fieldstone.extraction.completed.v1"
+                        and headers.get("ce_subject") in counts
+                    ):
                         counts[headers["ce_subject"]] += 1
     finally:
         await consumer.stop()
@@ -103,11 +108,13 @@ def test_killing_the_extraction_service_loses_nothing_and_doubles_nothing(
     stack: Stack, api: Api, receiver: Receiver
 ) -> None:
     assert api.post("/v1/webhook-endpoints", {"url": receiver.url}).status_code == 201
-    first = api.upload(invoice_pdf(number="INV-A"))
+    first = api.upload(invoice_pdf(number="INV-1001"))
     api.poll(f"/v1/files/{first['fileId']}", lambda f: f["status"] == "uploaded")
     # The second file is registered but not uploaded yet: its extraction waits in `queued`.
-    data = invoice_pdf(number="INV-B")
-    second = api.post("/v1/files", {"filename": "b.pdf", "contentType": "application/pdf", "sizeBytes": len(data)})
+    data = invoice_pdf(number="INV-2002")
+    second = api.post(
+        "/v1/files", {"filename": "b.pdf", "contentType": "application/pdf", "sizeBytes": len(data)}
+    )
     second_body = second.json()
 
     a = api.post("/v1/extractions", {"fileId": first["fileId"], "variables": INVOICE_VARIABLES}).json()
@@ -122,7 +129,7 @@ def test_killing_the_extraction_service_loses_nothing_and_doubles_nothing(
 
     stack.start("extraction")
     stack.wait_healthy(("extraction",))
-    for ext, number in ((a, "INV-A"), (b, "INV-B")):
+    for ext, number in ((a, "INV-1001"), (b, "INV-2002")):
         done = api.poll(f"/v1/extractions/{ext['id']}", _completed, timeout=90)
         assert done["status"] == "completed", done
         assert done["extractedData"]["invoice_number"] == number

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print the lines and gap-separated segments the engine sees (debugging aid).
+"""
 
 usage: dump_layout.py FILE [--pages 1-2]
 """
@@ -13,6 +13,11 @@ from pathlib import Path
 from fieldstone.extract.reading import read_document
 
 
+def emit(line: str) -> None:
+    """Write one line of the report to stdout (this is a command-line tool)."""
+    sys.stdout.write(line + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("file", type=Path)
@@ -20,10 +25,10 @@ def main() -> int:
     args = ap.parse_args()
     doc = read_document(args.file.read_bytes(), pages=args.pages, filename=args.file.name)
     for page in doc.pages:
-        print(f"--- page {page.number} ({page.source}) {page.width:.0f}x{page.height:.0f} {page.note or ''}")
+        emit(f"--- page {page.number} ({page.source}) {page.width:.0f}x{page.height:.0f} {page.note or ''}")
         for line in page.lines:
             segs = " || ".join(s.text for s in line.segments)
-            print(f"{line.y0:6.1f} {line.words[0].x0:6.1f} h{line.height:4.1f}  {segs}")
+            emit(f"{line.y0:6.1f} {line.words[0].x0:6.1f} h{line.height:4.1f}  {segs}")
     return 0
 
 

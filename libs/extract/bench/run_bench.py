@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run fieldstone-extract on a labelled benchmark and score it with the reference scorer.
+"""
 
 usage: run_bench.py [BENCH_DIR] [--cases invoice2data/cases.json] [--out predictions.json] [--only NAME]
                     [--skip-images] [--details]
@@ -43,6 +43,11 @@ def _load_scorer(bench_dir: Path) -> Any:
     return module
 
 
+def emit(line: str) -> None:
+    """Write one line of the report to stdout (this is a command-line tool)."""
+    sys.stdout.write(line + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bench_dir", nargs="?", type=Path, default=None)
@@ -81,28 +86,34 @@ def main() -> int:
     if args.out:
         args.out.write_text(json.dumps(predictions, indent=2, ensure_ascii=False), encoding="utf-8")
 
-    print(f"{'document':32} {'fields':>6} {'exact':>6} {'lenient':>7} {'seconds':>8}")
+    emit(f"{'document':32} {'fields':>6} {'exact':>6} {'lenient':>7} {'seconds':>8}")
     for name, row in report["per_document"].items():
         note = f"  FAILED {errors[name]}" if name in errors else ""
-        print(f"{name:32} {row['fields']:>6} {row['exact']:>6} {row['lenient']:>7} {seconds[name]:>8.2f}{note}")
-    print()
-    print(f"{'type':10} {'fields':>6} {'exact%':>7} {'lenient%':>9}")
+        emit(
+            f"{name:32} {row['fields']:>6} {row['exact']:>6} {row['lenient']:>7} {seconds[name]:>8.2f}{note}"
+        )
+    emit("")
+    emit(f"{'type':10} {'fields':>6} {'exact%':>7} {'lenient%':>9}")
     for vtype, row in report["by_type"].items():
-        print(f"{vtype:10} {row['fields']:>6} {row['exact_pct']:>7} {row['lenient_pct']:>9}")
-    print()
-    print(f"documents {report['documents']}  fields {report['fields']}  extra rows {report['extra_rows']}")
-    print(f"exact {report['exact_pct']}%  lenient {report['lenient_pct']}%")
+        emit(f"{vtype:10} {row['fields']:>6} {row['exact_pct']:>7} {row['lenient_pct']:>9}")
+    emit("")
+    emit(f"documents {report['documents']}  fields {report['fields']}  extra rows {report['extra_rows']}")
+    emit(f"exact {report['exact_pct']}%  lenient {report['lenient_pct']}%")
 
     if args.details:
         for case in cases:
             pred = predictions.get(case["document"]) or {}
-            print(f"\n== {case['document']}")
+            emit(f"\n== {case['document']}")
             for key, expected in case["expected"].items():
                 got = pred.get(key)
-                mark = "ok " if json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True) else "-- "
-                print(f"  {mark}{key}: expected {json.dumps(expected, ensure_ascii=False)[:120]}")
+                mark = (
+                    "ok "
+                    if json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
+                    else "-- "
+                )
+                emit(f"  {mark}{key}: expected {json.dumps(expected, ensure_ascii=False)[:120]}")
                 if mark == "-- ":
-                    print(f"       got      {json.dumps(got, ensure_ascii=False)[:120]}")
+                    emit(f"       got      {json.dumps(got, ensure_ascii=False)[:120]}")
     return 0
 
 

@@ -17,7 +17,15 @@ def test_binary_mode_headers_round_trip() -> None:
     )
     headers = event.kafka_headers()
     names = [h for h, _ in headers]
-    assert names[:7] == ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "content-type"]
+    assert names[:7] == [
+        "ce_specversion",
+        "ce_id",
+        "ce_source",
+        "ce_type",
+        "ce_time",
+        "ce_subject",
+        "content-type",
+    ]
     assert dict(headers)["content-type"] == b"application/protobuf"
     assert dict(headers)["ce_time"] == b"2026-01-02T03:04:05Z"
     assert CloudEvent.from_kafka(headers, b"\x01\x02") == event

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from fieldstone.messaging import MIGRATIONS, EventConsumer, InboundMessage, OutboxRelay, claim, ensure_topics, publish
+from fieldstone.messaging import (
+    MIGRATIONS,
+    EventConsumer,
+    InboundMessage,
+    OutboxRelay,
+    claim,
+    ensure_topics,
+    publish,
+)
 from fieldstone.pg import UnitOfWork, create_pool, migrate
 from fieldstone.proto.events.v1 import events_pb2
 
 pytestmark = pytest.mark.integration
 
 
-async def _wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + limit_s
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
@@ -40,10 +49,20 @@ async def test_events_commit_with_state_and_are_consumed_once(
 
     # A rolled-back unit of work leaves no event behind; a committed one does.
     async with UnitOfWork(pool) as uow:
-        await publish(uow.conn, topic=topic, key="k", ce_type="t.v1", source="/test", subject="s", message=message(0))
+        await publish(
+            uow.conn, topic=topic, key="k", ce_type="t.v1", source="/test", subject="s", message=message(0)
+        )
     for i in (1, 2):
         async with UnitOfWork(pool) as uow:
-            await publish(uow.conn, topic=topic, key="k", ce_type="t.v1", source="/test", subject="s", message=message(i))
+            await publish(
+                uow.conn,
+                topic=topic,
+                key="k",
+                ce_type="t.v1",
+                source="/test",
+                subject="s",
+                message=message(i),
+            )
             await uow.commit()
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 2
 
@@ -63,7 +82,9 @@ async def test_events_commit_with_state_and_are_consumed_once(
                 await uow.conn.execute("INSERT INTO effects VALUES ($1, 1)", msg.event.id)
             await uow.commit()
 
-    consumer = EventConsumer(bootstrap=kafka_bootstrap, group_id=f"g.{unique_suffix}", topics=(topic,), handler=handler)
+    consumer = EventConsumer(
+        bootstrap=kafka_bootstrap, group_id=f"g.{unique_suffix}", topics=(topic,), handler=handler
+    )
     consumer_task = asyncio.create_task(consumer.run(stop))
 
     async def both_seen() -> bool:
@@ -74,7 +95,9 @@ async def test_events_commit_with_state_and_are_consumed_once(
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0
 
     # Redelivery (a second consumer group replays the topic): the inbox prevents a second effect.
-    consumer2 = EventConsumer(bootstrap=kafka_bootstrap, group_id=f"g2.{unique_suffix}", topics=(topic,), handler=handler)
+    consumer2 = EventConsumer(
+        bootstrap=kafka_bootstrap, group_id=f"g2.{unique_suffix}", topics=(topic,), handler=handler
+    )
     task2 = asyncio.create_task(consumer2.run(stop))
 
     async def replayed() -> bool:

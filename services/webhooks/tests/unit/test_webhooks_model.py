@@ -96,10 +96,13 @@ def test_error_code_is_left_out_when_there_is_none() -> None:
 
 def test_body_keeps_type_timestamp_data_order_whatever_the_storage_order() -> None:
     payload = model.extraction_payload("extraction.failed", OUTCOME, "http://x")
-    shuffled = {"data": payload["data"], "timestamp": payload["timestamp"], "type": payload["type"]}
+    data = dict(sorted(payload["data"].items()))  # as jsonb might hand it back
+    shuffled = {"data": data, "timestamp": payload["timestamp"], "type": payload["type"]}
     body = model.render_body(shuffled)
     assert body.startswith(b'{"type":"extraction.failed","timestamp":')
+    assert b'"data":{"extractionId":"ext_1","status":"failed",' in body
     assert json.loads(body) == payload
+    assert body == model.render_body(payload)
 
 
 def test_excerpt_is_at_most_one_kib() -> None:

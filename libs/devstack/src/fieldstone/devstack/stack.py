@@ -7,6 +7,7 @@ Postgres, Kafka and MinIO: ports, database names, consumer groups and the bucket
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -165,10 +166,8 @@ class Stack:
         if pid is None:
             self.pid_file(service).unlink(missing_ok=True)
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.pid(service):
             _reap(pid)
@@ -253,7 +252,5 @@ class Stack:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

@@ -34,8 +34,20 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "invoice_number",
         "id",
-        {"invoice number": 4, "invoice": 2, "number": 1, "reference number": 1, "invoice id": 3, "no": 0.5,
-         "receipt number": 3, "bill number": 3, "document number": 2, "order": -3, "customer": -3, "account": -3},
+        {
+            "invoice number": 4,
+            "invoice": 2,
+            "number": 1,
+            "reference number": 1,
+            "invoice id": 3,
+            "no": 0.5,
+            "receipt number": 3,
+            "bill number": 3,
+            "document number": 2,
+            "order": -3,
+            "customer": -3,
+            "account": -3,
+        },
         _labels(
             "invoice number|invoice no|invoice nr|invoice num|invoice id|invoice #|invoice|bill number|bill no|"
             "receipt number|receipt no|document number|document no|tax invoice number|invoice reference|"
@@ -50,15 +62,30 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "invoice_date",
         "date",
-        {"invoice date": 4, "date": 2, "issued": 2, "issue": 1.5, "invoice": 1, "due": -5, "order date": -3,
-         "delivery": -3, "start": -3, "end": -3, "check": -3, "birth": -4, "period": -2, "first day": -3,
-         "last day": -3, "payment": -2},
+        {
+            "invoice date": 4,
+            "date": 2,
+            "issued": 2,
+            "issue": 1.5,
+            "invoice": 1,
+            "due": -5,
+            "order date": -3,
+            "delivery": -3,
+            "start": -3,
+            "end": -3,
+            "check": -3,
+            "birth": -4,
+            "period": -2,
+            "first day": -3,
+            "last day": -3,
+            "payment": -2,
+        },
         _labels(
             "invoice date|date of invoice|date of issue|issue date|issued on|date issued|invoice dated|bill date|"
             "billing date|document date|receipt date|date|dated|"
             "rechnungsdatum|belegdatum|ausstellungsdatum|datum|"
             "date de facture|date de la facture|date d emission|date de facturation|date|"
-            "factuurdatum|datum factuur|datum|"
+            "factuurdatum|factuur datum|datum factuur|datum|"
             "data wystawienia|data faktury|data|"
             "fecha de factura|fecha de emision|fecha|data fattura|data di emissione|data da fatura|data de emissao"
         ),
@@ -78,10 +105,32 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "total",
         "amount",
-        {"total": 2, "amount due": 4, "grand total": 5, "total amount": 3, "including": 1.5, "gross": 2,
-         "balance due": 4, "amount": 1, "to pay": 2, "paid": 1, "before tax": -6, "untaxed": -6, "net": -3,
-         "excluding": -5, "subtotal": -6, "tax amount": -4, "total tax": -5, "vat amount": -5,
-         "per ": -2, "unit": -4, "line": -4, "rooms": -4, "number of": -5, "discount": -4},
+        {
+            "total": 2,
+            "amount due": 4,
+            "grand total": 5,
+            "total amount": 3,
+            "including": 1.5,
+            "gross": 2,
+            "balance due": 4,
+            "amount": 1,
+            "to pay": 2,
+            "paid": 1,
+            "before tax": -6,
+            "untaxed": -6,
+            "net": -3,
+            "excluding": -5,
+            "subtotal": -6,
+            "tax amount": -4,
+            "total tax": -5,
+            "vat amount": -5,
+            "per ": -2,
+            "unit": -4,
+            "line": -4,
+            "rooms": -4,
+            "number of": -5,
+            "discount": -4,
+        },
         _labels(
             "total|total amount|total due|amount due|total amount due|grand total|balance due|total to pay|"
             "invoice total|total payable|amount payable|total incl vat|total including vat|total incl tax|"
@@ -89,8 +138,8 @@ CONCEPTS: tuple[Concept, ...] = (
             "gesamtbetrag|gesamtsumme|rechnungsbetrag|endbetrag|zu zahlen|zahlbetrag|summe|gesamt|"
             "bruttobetrag|gesamt brutto|rechnungsbetrag brutto|"
             "total ttc|montant ttc|net a payer|montant total|total a payer|montant a payer|montant du|"
-            "totaal|totaalbedrag|te betalen|totaal incl btw|totaal te betalen|totaalprijs|"
-            "razem|do zaplaty|suma|razem do zaplaty|wartosc brutto|"
+            "totaal|totaalbedrag|te betalen|totaal incl btw|totaal te betalen|totaalprijs|factuur totaal|factuurbedrag|"
+            "razem|do zaplaty|suma|razem do zaplaty|wartosc brutto|naleznosc|naleznosc ogolem|"
             "importe total|total a pagar|totale|totale fattura|importo totale|valor total"
         ),
         position="bottom",
@@ -98,8 +147,16 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "subtotal",
         "amount",
-        {"subtotal": 5, "net": 3, "before tax": 5, "untaxed": 5, "excluding": 4, "excl": 3, "pre tax": 4,
-         "without tax": 4},
+        {
+            "subtotal": 5,
+            "net": 3,
+            "before tax": 5,
+            "untaxed": 5,
+            "excluding": 4,
+            "excl": 3,
+            "pre tax": 4,
+            "without tax": 4,
+        },
         _labels(
             "subtotal|sub total|net amount|total net|net total|amount before tax|total excl vat|total excl tax|"
             "total excluding vat|total excluding tax|total before tax|untaxed amount|total without vat|"
@@ -113,9 +170,24 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "tax_amount",
         "amount",
-        {"tax": 3, "vat": 3, "gst": 3, "sales tax": 4, "tax amount": 5, "vat amount": 5, "total tax": 4,
-         "rate": -4, "percent": -5, "id": -6, "identification": -6, "number": -4, "before": -5,
-         "excluding": -5, "including": -4, "untaxed": -6},
+        {
+            "tax": 3,
+            "vat": 3,
+            "gst": 3,
+            "sales tax": 4,
+            "tax amount": 5,
+            "vat amount": 5,
+            "total tax": 4,
+            "rate": -4,
+            "percent": -5,
+            "id": -6,
+            "identification": -6,
+            "number": -4,
+            "before": -5,
+            "excluding": -5,
+            "including": -4,
+            "untaxed": -6,
+        },
         _labels(
             "tax|vat|sales tax|gst|tax amount|vat amount|total tax|total vat|tax total|"
             "mwst|ust|umsatzsteuer|mehrwertsteuer|mwst betrag|"
@@ -147,8 +219,15 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "period",
         "date",
-        {"billing period": 3, "service period": 3, "period": 2, "first day": 2, "last day": 2, "start": 1,
-         "end": 1},
+        {
+            "billing period": 3,
+            "service period": 3,
+            "period": 2,
+            "first day": 2,
+            "last day": 2,
+            "start": 1,
+            "end": 1,
+        },
         _labels(
             "billing period|service period|period|statement period|invoice period|leistungszeitraum|zeitraum|"
             "abrechnungszeitraum|periode|periode de facturation|factuurperiode|periode|okres|"
@@ -164,10 +243,35 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "vendor_name",
         "name",
-        {"vendor": 4, "supplier": 4, "seller": 4, "issuer": 4, "issued the invoice": 4, "company": 1,
-         "merchant": 3, "legal name": 2, "provider": 2, "from": 1, "name": 0.5, "customer": -4, "buyer": -4,
-         "bill to": -4, "hotel": -3, "bank": -4, "address": -4, "street": -5, "city": -5, "email": -5,
-         "website": -5, "phone": -5, "vat": -5, "tax": -5, "registration": -5, "iban": -5, "zip": -5},
+        {
+            "vendor": 4,
+            "supplier": 4,
+            "seller": 4,
+            "issuer": 4,
+            "issued the invoice": 4,
+            "company": 1,
+            "merchant": 3,
+            "legal name": 2,
+            "provider": 2,
+            "from": 1,
+            "name": 0.5,
+            "customer": -4,
+            "buyer": -4,
+            "bill to": -4,
+            "hotel": -3,
+            "bank": -4,
+            "address": -4,
+            "street": -5,
+            "city": -5,
+            "email": -5,
+            "website": -5,
+            "phone": -5,
+            "vat": -5,
+            "tax": -5,
+            "registration": -5,
+            "iban": -5,
+            "zip": -5,
+        },
         _labels(
             "vendor|supplier|seller|sold by|issued by|from|service provider|merchant|company|"
             "lieferant|verkaeufer|verkaufer|rechnungssteller|fournisseur|vendeur|emetteur|"
@@ -177,8 +281,17 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "customer_name",
         "name",
-        {"customer": 4, "buyer": 4, "bill to": 4, "client": 3, "recipient": 3, "purchaser": 3, "id": -4,
-         "number": -4, "address": -3},
+        {
+            "customer": 4,
+            "buyer": 4,
+            "bill to": 4,
+            "client": 3,
+            "recipient": 3,
+            "purchaser": 3,
+            "id": -4,
+            "number": -4,
+            "address": -3,
+        },
         _labels(
             "bill to|billed to|customer|client|buyer|sold to|invoice to|ship to|recipient|"
             "rechnungsempfaenger|rechnungsempfanger|kunde|empfaenger|client|acheteur|destinataire|facture a|"
@@ -188,8 +301,16 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "customer_id",
         "id",
-        {"customer id": 5, "customer number": 5, "client id": 5, "account number": 4, "customer": 2,
-         "client": 2, "account": 2, "id": 1},
+        {
+            "customer id": 5,
+            "customer number": 5,
+            "client id": 5,
+            "account number": 4,
+            "customer": 2,
+            "client": 2,
+            "account": 2,
+            "id": 1,
+        },
         _labels(
             "customer number|customer no|customer id|customer nr|client id|client number|account number|"
             "account no|account id|kundennummer|kundennr|kunden nr|kunden id|numero client|n client|"
@@ -212,8 +333,20 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "vat_id",
         "id",
-        {"vat id": 5, "vat number": 5, "tax id": 5, "tax identification": 5, "vat": 2, "nip": 4, "tin": 3,
-         "identification number": 2, "rate": -5, "amount": -5, "percent": -5, "gstin": -3},
+        {
+            "vat id": 5,
+            "vat number": 5,
+            "tax id": 5,
+            "tax identification": 5,
+            "vat": 2,
+            "nip": 4,
+            "tin": 3,
+            "identification number": 2,
+            "rate": -5,
+            "amount": -5,
+            "percent": -5,
+            "gstin": -3,
+        },
         _labels(
             "vat number|vat no|vat id|vat reg no|vat registration number|tax id|tax number|tin|vat|"
             "ust idnr|ust id nr|ust id|ustid|ustidnr|umsatzsteuer id|steuernummer|steuer nr|"
@@ -221,8 +354,18 @@ CONCEPTS: tuple[Concept, ...] = (
             "btw nummer|btw nr|btw id|btw|nip|numero iva|partita iva|p iva|cif|nif"
         ),
     ),
-    Concept("iban", "code", {"iban": 6}, _labels("iban|iban nr|iban number")),
-    Concept("bic", "code", {"bic": 6, "swift": 6}, _labels("bic|swift|swift code|bic swift|swift bic|bic code")),
+    Concept(
+        "iban",
+        "code",
+        {"iban": 6, "bank account": 3},
+        _labels(
+            "iban|iban nr|iban number|bank account|bank account number|kontonummer|rekeningnummer|"
+            "compte bancaire|numer konta|numero de cuenta|conto corrente"
+        ),
+    ),
+    Concept(
+        "bic", "code", {"bic": 6, "swift": 6}, _labels("bic|swift|swift code|bic swift|swift bic|bic code")
+    ),
     Concept(
         "email",
         "text",
@@ -233,7 +376,7 @@ CONCEPTS: tuple[Concept, ...] = (
         "website",
         "text",
         {"website": 6, "web": 4, "url": 4, "homepage": 5, "site": 3},
-        _labels("website|web|www|internet|url|homepage|site web|site internet"),
+        _labels("website|web|internet|url|homepage|site web|site internet"),
     ),
     Concept(
         "phone",
@@ -246,7 +389,7 @@ CONCEPTS: tuple[Concept, ...] = (
         "text",
         {"payment method": 6, "payment type": 5, "paid by": 4, "payment mode": 5, "method": 2},
         _labels(
-            "payment method|payment type|payment mode|paid by|paid via|payment|zahlungsart|zahlungsweise|"
+            "payment method|payment type|payment mode|paid by|paid via|zahlungsart|zahlungsform|zahlungsweise|"
             "mode de paiement|mode de reglement|moyen de paiement|betaalmethode|betaalwijze|"
             "forma platnosci|sposob platnosci|metodo de pago|forma de pago|metodo di pagamento"
         ),
@@ -262,8 +405,20 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "description",
         "text",
-        {"description": 4, "item": 2, "name": 2, "product": 3, "service": 2, "article": 2, "text": 1,
-         "code": -4, "number": -3, "unit": -3, "tax": -4, "rate": -4},
+        {
+            "description": 4,
+            "item": 2,
+            "name": 2,
+            "product": 3,
+            "service": 2,
+            "article": 2,
+            "text": 1,
+            "code": -4,
+            "number": -3,
+            "unit": -3,
+            "tax": -4,
+            "rate": -4,
+        },
         _labels(
             "description|item|item description|product|product name|service|article|details|designation|"
             "name|beschreibung|bezeichnung|artikel|artikelbezeichnung|leistung|produkt|"
@@ -285,8 +440,17 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "unit_price",
         "amount",
-        {"unit price": 6, "price per": 5, "price": 2, "rate": 1, "unit cost": 5, "unit": 1, "tax": -3,
-         "total": -3, "line": -2},
+        {
+            "unit price": 6,
+            "price per": 5,
+            "price": 2,
+            "rate": 1,
+            "unit cost": 5,
+            "unit": 1,
+            "tax": -3,
+            "total": -3,
+            "line": -2,
+        },
         _labels(
             "unit price|price|rate|price per unit|unit cost|each|einzelpreis|preis|vk preis|stueckpreis|"
             "e preis|prix unitaire|p u|pu|prix|pu ht|p u ht|prix ht|prijs per stuk|stukprijs|prijs|"
@@ -297,8 +461,17 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "line_total",
         "amount",
-        {"line total": 6, "line amount": 6, "amount": 2, "total": 2, "subtotal": 2, "charge": 1,
-         "unit": -4, "tax rate": -4, "percent": -4},
+        {
+            "line total": 6,
+            "line amount": 6,
+            "amount": 2,
+            "total": 2,
+            "subtotal": 2,
+            "charge": 1,
+            "unit": -4,
+            "tax rate": -4,
+            "percent": -4,
+        },
         _labels(
             "amount|total|line total|subtotal|net amount|betrag|gesamt|gesamtpreis|zeilenbetrag|summe|"
             "montant|montant ht|total ht|bedrag|totaal|prijs incl btw|wartosc|wartosc netto|importe|"

@@ -51,8 +51,9 @@ def extract(
     t0 = time.perf_counter()
     template = _as_variables(variables)
     timings: dict[str, float] = {}
-    doc = read_document(data, pages=pages, filename=filename, content_type=content_type, max_pages=max_pages,
-                        timings=timings)
+    doc = read_document(
+        data, pages=pages, filename=filename, content_type=content_type, max_pages=max_pages, timings=timings
+    )
     t1 = time.perf_counter()
     extracted, results = extract_from_document(doc, template)
     timings["match"] = (time.perf_counter() - t1) * 1000
@@ -121,7 +122,9 @@ def _collect_specs(variables: list[Variable], prefix: str, out: list[FieldSpec])
             out.append(build_spec(path, var))
 
 
-def extract_from_document(doc: Document, template: list[Variable]) -> tuple[dict[str, Any], list[FieldResult]]:
+def extract_from_document(
+    doc: Document, template: list[Variable]
+) -> tuple[dict[str, Any], list[FieldResult]]:
     specs: list[FieldSpec] = []
     _collect_specs(template, "", specs)
     ctx = build_context(doc, specs)
@@ -149,7 +152,8 @@ def _extract_var(
 ) -> Any:
     if var.type == "object":
         return {
-            f.key: _extract_var(f, f"{path}.{f.key}", ctx, by_path, results, no_text) for f in var.fields or []
+            f.key: _extract_var(f, f"{path}.{f.key}", ctx, by_path, results, no_text)
+            for f in var.fields or []
         }
     if var.type == "array" and var.item_type == "object":
         if no_text:
@@ -157,7 +161,9 @@ def _extract_var(
             return None
         rows, row_results = tables.extract_rows(var, path, ctx)
         if not rows:
-            results.append(FieldResult(path, None, 0.0, reason="no table or list matching the item fields found"))
+            results.append(
+                FieldResult(path, None, 0.0, reason="no table or list matching the item fields found")
+            )
             return None
         results.extend(row_results)
         return rows
@@ -169,10 +175,11 @@ def _extract_var(
         return _extract_scalar_array(spec, ctx, results)
     cands = label_candidates(spec, ctx)
     best, conf = choose(cands)
-    if best is None or best.score < MIN_SCORE:
-        fb = fallbacks.fallback(spec, ctx)
-        if fb is not None:
-            best, conf = fb, fb.score
+    if best is not None and best.score < MIN_SCORE:
+        best, conf = None, 0.0
+    fb = fallbacks.fallback(spec, ctx)
+    if fb is not None and (best is None or fb.score > conf):
+        best, conf = fb, fb.score
     if best is None:
         reason = _missing_reason(spec)
         results.append(to_result(path, None, 0.0, reason))

@@ -14,7 +14,14 @@ ErrorCode = Literal[
 ]
 
 ERROR_CODES: Final[frozenset[str]] = frozenset(
-    {"UNSUPPORTED_TYPE", "UNREADABLE_PDF", "ENCRYPTED_PDF", "TOO_MANY_PAGES", "EMPTY_DOCUMENT", "INVALID_PAGES"}
+    {
+        "UNSUPPORTED_TYPE",
+        "UNREADABLE_PDF",
+        "ENCRYPTED_PDF",
+        "TOO_MANY_PAGES",
+        "EMPTY_DOCUMENT",
+        "INVALID_PAGES",
+    }
 )
 
 

@@ -30,12 +30,31 @@ _EU_VAT = re.compile(
     r"\b((?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|CHE)"
     r"[\s.-]?[0-9A-Z](?:[\s.-]?[0-9A-Z]){7,13})\b"
 )
-_CUSTOMER_WORDS = ("bill to", "billed to", "ship to", "customer", "client", "kunde", "klant", "destinataire",
-                   "facture a", "nabywca", "buyer", "sold to", "invoice to", "attn")
+_CUSTOMER_WORDS = (
+    "bill to",
+    "billed to",
+    "ship to",
+    "customer",
+    "client",
+    "kunde",
+    "klant",
+    "destinataire",
+    "facture a",
+    "nabywca",
+    "buyer",
+    "sold to",
+    "invoice to",
+    "attn",
+)
 
 
-def _first_match(ctx: Context, pattern: re.Pattern[str], conf: float, transform: Callable[[str], str] = str,
-                 check: Callable[[str], bool] = lambda s: True) -> Candidate | None:
+def _first_match(
+    ctx: Context,
+    pattern: re.Pattern[str],
+    conf: float,
+    transform: Callable[[str], str] = str,
+    check: Callable[[str], bool] = lambda s: True,
+) -> Candidate | None:
     for lt in ctx.lines:
         for m in pattern.finditer(lt.text):
             value = transform(m.group(m.lastindex or 0))
@@ -46,7 +65,24 @@ def _first_match(ctx: Context, pattern: re.Pattern[str], conf: float, transform:
     return None
 
 
-_COMMON_TLDS = ("com", "net", "org", "eu", "de", "fr", "nl", "be", "pl", "uk", "it", "es", "ch", "at", "in", "io")
+_COMMON_TLDS = (
+    "com",
+    "net",
+    "org",
+    "eu",
+    "de",
+    "fr",
+    "nl",
+    "be",
+    "pl",
+    "uk",
+    "it",
+    "es",
+    "ch",
+    "at",
+    "in",
+    "io",
+)
 
 
 def _looks_like_site(s: str) -> bool:
@@ -114,32 +150,89 @@ def vendor_name(ctx: Context) -> Candidate | None:
     """A company name with a legal form (Ltd, GmbH, B.V., ...) outside the customer's address block."""
     scored: list[tuple[float, Candidate]] = []
     counts: Counter[str] = Counter()
+    in_footer: set[str] = set()
     for lt in ctx.lines:
+        page_h = ctx.page_heights.get(lt.line.page, 1.0) or 1.0
         for seg in lt.line.segments:
             text = seg.text
             m = _LEGAL_FORM.search(text)
-            if not m or len(text) > 60 or sum(c.isdigit() for c in text) > 3:
+            if not m:
                 continue
             name = text[: m.end()].strip(" ,;:-")
-            # Keep the name itself: drop leading words that end a sentence ("sold by X Inc.").
-            name = re.split(r"(?i)\b(?:by|from|von|par|door|de la|of)\s+", name)[-1].strip()
-            if len(name) < 3:
+            # Keep the name itself: drop leading words of a sentence ("sold by X Inc.", "Note: X Ltd").
+            name = re.split(r"(?i)\b(?:by|from|von|par|door|of)\s+|:\s*", name)[-1].strip()
+            if len(name) < 3 or len(name) > 60 or sum(c.isdigit() for c in name) > 2:
                 continue
-            counts[fold(name)] += 1
+            if not _LEGAL_FORM.sub("", name).strip(" ,.-"):
+                continue  # only the legal form ("SARL au capital de ...")
+            key = fold(name)
+            counts[key] += 1
+            if lt.line.y0 > 0.8 * page_h:
+                in_footer.add(key)
             score = 0.5 - 0.15 * ctx.rel_y(lt.line)
             if _near_customer_label(lt.line, ctx):
                 score -= 0.3
-            bbox = seg.bbox
-            scored.append((score, Candidate(name, score, lt.line.page, bbox, text)))
+            scored.append((score, Candidate(name, score, lt.line.page, seg.bbox, text)))
     if not scored:
         return _top_line(ctx)
     for i, (score, cand) in enumerate(scored):
-        # A seller's name tends to be repeated (header, footer, payment details).
-        bonus = 0.05 * min(counts[fold(str(cand.value))] - 1, 3)
+        key = fold(str(cand.value))
+        # A seller's name tends to be repeated (letterhead, footer, payment details) and sits in the footer.
+        bonus = 0.05 * min(counts[key] - 1, 3) + (0.1 if key in in_footer else 0.0)
         scored[i] = (score + bonus, cand)
     best_score, best = max(scored, key=lambda t: t[0])
     best.score = max(0.1, min(best_score, 0.6))
     return best
+
+
+_PAYMENT_METHODS = (
+    "credit card",
+    "debit card",
+    "bank transfer",
+    "wire transfer",
+    "direct debit",
+    "cash on delivery",
+    "cash at hotel",
+    "paypal",
+    "ideal",
+    "sofort",
+    "klarna",
+    "bancontact",
+    "visa",
+    "mastercard",
+    "american express",
+    "apple pay",
+    "google pay",
+    "sepa",
+    "cheque",
+    "check",
+    "cash",
+    "virement",
+    "prelevement",
+    "carte bancaire",
+    "uberweisung",
+    "lastschrift",
+    "kreditkarte",
+    "rechnung",
+    "overboeking",
+    "przelew",
+    "gotowka",
+    "blik",
+)
+_PAYMENT_RE = re.compile(r"\b(" + "|".join(re.escape(p) for p in _PAYMENT_METHODS) + r")\b")
+
+
+def payment_method(ctx: Context) -> Candidate | None:
+    """A known payment-method name anywhere in the document (the first one, as printed)."""
+    for lt in ctx.lines:
+        folded = fold(lt.text)
+        if len(folded) != len(lt.text):
+            continue
+        m = _PAYMENT_RE.search(folded)
+        if m:
+            bbox, src = Region(lt.line.words).sub(m.start(), m.end())
+            return Candidate(lt.text[m.start() : m.end()], 0.35, lt.line.page, bbox, src)
+    return None
 
 
 def _top_line(ctx: Context) -> Candidate | None:
@@ -152,7 +245,9 @@ def _top_line(ctx: Context) -> Candidate | None:
         return None
     line = max(top, key=lambda ln: (round(ln.height, 0), -ln.y0))
     seg = line.segments[0]
-    return Candidate(seg.text, 0.2, page.number, seg.bbox, seg.text)
+    tallest = sorted((ln.height for ln in top), reverse=True)
+    unique = len(tallest) == 1 or tallest[0] > tallest[1] * 1.15
+    return Candidate(seg.text, 0.35 if unique else 0.2, page.number, seg.bbox, seg.text)
 
 
 def vat_id(ctx: Context) -> Candidate | None:
@@ -169,13 +264,20 @@ FALLBACKS: dict[str, Callable[[Context], Candidate | None]] = {
     "website": lambda ctx: _first_match(ctx, _URL, 0.3, check=_looks_like_site),
     "iban": lambda ctx: _first_match(ctx, _IBAN, 0.5, lambda s: re.sub(r"\s", "", s), _iban_ok),
     "vat_id": vat_id,
+    "payment_method": payment_method,
 }
 
 
 def phone(ctx: Context) -> Candidate | None:
+    """A phone-like number: 9-15 digits written with a '+', brackets or separators (not a date)."""
     for lt in ctx.lines:
         parsed = parse_phone(lt.text, ctx)
         if parsed:
+            digits = sum(c.isdigit() for c in parsed[0])
+            if not 9 <= digits <= 15 or parsed[0].isdigit() or find_dates(parsed[0], ctx.date_order):
+                continue
+            if re.search(r"\d[.,]\d{2}(?:\s|$)", parsed[0]):
+                continue  # a list of amounts, not a phone number
             bbox, src = Region(lt.line.words).sub(parsed[1], parsed[2])
             return Candidate(parsed[0], 0.25, lt.line.page, bbox, src)
     return None

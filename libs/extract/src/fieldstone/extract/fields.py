@@ -13,13 +13,14 @@ from fieldstone.extract.labels import FieldSpec, LabelHit, LabelMatcher, LineTok
 from fieldstone.extract.layout import BBox, Document, Line, Word, union_bbox
 from fieldstone.extract.models import FieldResult
 from fieldstone.extract.normalize import collapse_ws, fold
-from fieldstone.extract.values import Decimal, find_currencies, find_numbers, parse_bool
+from fieldstone.extract.values import Decimal, NumberMatch, find_currencies, find_numbers, parse_bool
 
 # How much we trust a value by where it sits relative to its label.
 P_INLINE = 1.0
 P_RIGHT = 0.92
 P_BELOW = 0.85
 P_BELOW_2 = 0.7
+P_LEFT = 0.6
 MIN_SCORE = 0.3
 
 
@@ -32,6 +33,7 @@ class Context:
     date_order: DateOrder
     page_heights: dict[int, float]
     lines_by_page: dict[int, list[Line]] = field(default_factory=dict)
+    header_rows: dict[int, bool] = field(default_factory=dict)
 
     def rel_y(self, line: Line) -> float:
         """Vertical position of a line in the whole document, 0 (top of first page) .. 1 (bottom of last)."""
@@ -87,19 +89,50 @@ def _split_word(w: Word, cut: int) -> Word:
     return Word(w.text[cut:], w.x0 + (w.x1 - w.x0) * frac, w.y0, w.x1, w.y1)
 
 
-def value_regions(hit: LabelHit, ctx: Context) -> list[tuple[Region, float]]:
-    """Places where the value of a label can be: after it, right of it, or below it."""
+def _segment_of(line: Line, word_idx: int) -> tuple[int, int, int]:
+    """(segment index, first word index, end word index) of the segment holding a word."""
+    count = 0
+    for si, seg in enumerate(line.segments):
+        if count <= word_idx < count + len(seg.words):
+            return si, count, count + len(seg.words)
+        count += len(seg.words)
+    return len(line.segments) - 1, 0, len(line.words)
+
+
+def _next_line(line: Line, ctx: Context) -> Line | None:
+    for other in ctx.lines_by_page.get(line.page, []):
+        if other is not line and other.y0 >= line.y1 - 0.3 * line.height:
+            return other if other.y0 - line.y1 <= 2.5 * line.height else None
+    return None
+
+
+def is_header_row(line: Line, ctx: Context) -> bool:
+    """A row of labels whose values sit in the row below ("Invoice Date: | Due Date:" over two dates)."""
+    cached = ctx.header_rows.get(id(line))
+    if cached is not None:
+        return cached
+    result = False
+    segs = line.segments
+    if len(segs) >= 2 and not any(ch.isdigit() for ch in line.text):
+        colon = [seg.text.rstrip().endswith(":") for seg in segs]
+        below = _next_line(line, ctx)
+        if below is not None and (all(colon) or not any(colon)):
+            aligned = sum(
+                1 for seg in segs if any(_x_overlap(seg.x0, seg.x1, b.x0, b.x1) for b in below.segments)
+            )
+            result = aligned >= 2
+    ctx.header_rows[id(line)] = result
+    return result
+
+
+def value_regions(hit: LabelHit, ctx: Context, *, allow_left: bool = False) -> list[tuple[Region, float]]:
+    """Places where the value of a label can be: after it, right of it, below it (or before it)."""
     line = hit.line
     offsets = _word_offsets(line)
     last = next((i for i, (s, e) in enumerate(offsets) if s < hit.char_end <= e), len(offsets) - 1)
     first = next((i for i, (s, e) in enumerate(offsets) if s <= hit.char_start < e), 0)
-    seg_idx, seg_end = 0, len(line.words)
-    count = 0
-    for si, seg in enumerate(line.segments):
-        if count <= last < count + len(seg.words):
-            seg_idx, seg_end = si, count + len(seg.words)
-            break
-        count += len(seg.words)
+    seg_idx, seg_start, seg_end = _segment_of(line, last)
+    header = is_header_row(line, ctx)
     regions: list[tuple[Region, float]] = []
     rest: list[Word] = []
     cut = hit.char_end - offsets[last][0]
@@ -109,22 +142,29 @@ def value_regions(hit: LabelHit, ctx: Context) -> list[tuple[Region, float]]:
     rest = _strip_separators(rest)
     if rest:
         regions.append((Region(rest), P_INLINE))
-    if seg_idx + 1 < len(line.segments):
+    if seg_idx + 1 < len(line.segments) and not header:
         regions.append((Region(list(line.segments[seg_idx + 1].words)), P_RIGHT if rest else P_INLINE * 0.97))
     if not rest:
-        label_x0, label_x1 = line.words[first].x0, line.words[last].x1
+        seg = line.segments[seg_idx]
+        # In a header row the whole cell is the label; elsewhere only the label's own words count.
+        x0, x1 = (seg.x0, seg.x1) if header else (line.words[first].x0, line.words[last].x1)
         below = 0
         for other in ctx.lines_by_page.get(line.page, []):
             if other.y0 < line.y1 - 0.3 * line.height or other is line:
                 continue
             if other.y0 - line.y1 > 2.5 * line.height + below * 1.2 * line.height:
                 break
-            segs = [s for s in other.segments if _x_overlap(s.x0, s.x1, label_x0, label_x1) or abs(s.x0 - label_x0) < 8]
+            if is_header_row(other, ctx):
+                break  # the next row holds labels, not this label's value
+            segs = [s for s in other.segments if _x_overlap(s.x0, s.x1, x0, x1) or abs(s.x0 - x0) < 8]
             if segs:
-                regions.append((Region(list(segs[0].words)), P_BELOW if below == 0 else P_BELOW_2))
+                best = max(segs, key=lambda s: min(s.x1, x1) - max(s.x0, x0))
+                regions.append((Region(list(best.words)), P_BELOW if below == 0 else P_BELOW_2))
                 below += 1
                 if below >= 2:
                     break
+    if allow_left and first > seg_start:
+        regions.append((Region(list(line.words[max(seg_start, first - 4) : first])), P_LEFT))
     return regions
 
 
@@ -132,7 +172,7 @@ def _x_overlap(a0: float, a1: float, b0: float, b1: float) -> bool:
     return min(a1, b1) - max(a0, b0) > 0.3 * min(a1 - a0, b1 - b0)
 
 
-_SEP_CHARS = ":;#.-–—=°|>*/\\"
+_SEP_CHARS = ":;#.-\u2013\u2014=\u00b0|>*/\\"
 
 
 def _strip_separators(words: list[Word]) -> list[Word]:
@@ -157,8 +197,12 @@ Parser = Callable[[str, Context], Parsed | None]
 
 _ID_TOKEN = re.compile(r"\S+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_URL = re.compile(r"(?<![@\w.])(?:https?://)?(?:www\.)?[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.[a-z]{2,24}(?:/[^\s]*)?", re.I)
-_PHONE = re.compile(r"(?<![\w])(\+?\(?\d[\d\s().\-/]{5,}\d)")
+# Host names only (a path is not part of "the website"); never the domain part of an e-mail address.
+_URL = re.compile(
+    r"(?<![@\w.\-])((?:https?://)?(?:www\.)?[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9\-]+)*\.[a-z]{2,24})(?![\w@\-]|\.\w)",
+    re.I,
+)
+_PHONE = re.compile(r"(?<![\w/])(\+?\(?\d[\d\s().\-/]{5,}\d)(?![\w/])")
 _IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]){8,30})\b")
 _BIC = re.compile(r"\b([A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
 _SHORT_PREFIX = re.compile(r"^[A-Z]{1,3}$")
@@ -173,15 +217,47 @@ def parse_date_value(text: str, ctx: Context) -> Parsed | None:
     return d.iso, d.start, d.end, 1.0 if d.start < 25 else 0.8
 
 
+def _amounts(text: str, ctx: Context) -> tuple[list[NumberMatch], bool]:
+    """Non-percentage numbers outside dates, and whether a percentage came before them."""
+    dates = [(d.start, d.end) for d in find_dates(text, ctx.date_order)]
+    nums = [n for n in find_numbers(text, ctx.decimal) if not any(s <= n.start < e for s, e in dates)]
+    amounts = [n for n in nums if not n.percent]
+    rate_first = bool(amounts) and any(n.percent and n.start < amounts[0].start for n in nums)
+    return amounts, rate_first
+
+
+def _money_quality(n: NumberMatch, rate_first: bool) -> float:
+    quality = 1.0 if (n.has_fraction or n.currency) else 0.9
+    # "Tax 15% on 112.90 | 16.94": after a rate comes its base, not the amount itself.
+    return quality * (0.8 if rate_first else 1.0)
+
+
 def parse_amount(text: str, ctx: Context) -> Parsed | None:
-    nums = [n for n in find_numbers(text, ctx.decimal) if not n.percent]
+    nums, rate_first = _amounts(text, ctx)
     if not nums:
         return None
     n = nums[0]
-    quality = 1.0 if (n.has_fraction or n.currency) else 0.9
-    if n.start > 40:
-        quality *= 0.8
+    quality = _money_quality(n, rate_first) * (0.8 if n.start > 40 else 1.0)
     return n.as_json(), n.start, n.end, quality
+
+
+def parse_total(text: str, ctx: Context) -> Parsed | None:
+    """Totals rows often list net, tax and gross: the grand total is the last amount."""
+    nums, rate_first = _amounts(text, ctx)
+    if not nums:
+        return None
+    n = nums[-1]
+    quality = _money_quality(n, rate_first) * (0.9 if len(nums) > 1 else 1.0)
+    return n.as_json(), n.start, n.end, quality
+
+
+def parse_code(text: str, ctx: Context) -> Parsed | None:
+    """A short code: the first token ("DPU - Delivered at place unloaded" -> "DPU")."""
+    m = re.search(r"[^\W_][\w.\-/]*", text)
+    if not m or len(m.group()) > 20:
+        return None
+    value = m.group().rstrip(".-/")
+    return value, m.start(), m.start() + len(value), 1.0
 
 
 def parse_count(text: str, ctx: Context) -> Parsed | None:
@@ -224,32 +300,44 @@ def parse_id(text: str, ctx: Context, *, compact: bool = False) -> Parsed | None
             while j < len(toks) and _DIGIT_GROUP.match(_clean_tok(toks[j].group())):
                 end, j = toks[j].end(), j + 1
         raw = text[start:end].strip(".,;:()[]")
-        value = re.sub(r"\s+", "" if compact else " ", raw)
+        value = re.sub(r"[\s.\-]+", "", raw) if compact else re.sub(r"\s+", " ", raw)
         if len(re.sub(r"\W", "", value)) < 3 or "%" in value:
             return None
         dates = find_dates(raw)
         if dates and dates[0].end - dates[0].start >= len(raw) - 2:
             return None  # a date, not an identifier
         nums = find_numbers(raw, ctx.decimal)
-        if nums and (nums[0].currency or nums[0].has_fraction) and nums[0].end - nums[0].start >= len(raw) - 3:
+        if (
+            nums
+            and (nums[0].currency or nums[0].has_fraction)
+            and nums[0].end - nums[0].start >= len(raw) - 3
+        ):
             return None  # an amount, not an identifier
         return value, start, start + len(raw), 1.0
     return None
 
 
 def parse_text(text: str, ctx: Context) -> Parsed | None:
-    cleaned = collapse_ws(text)
+    cleaned = collapse_ws(text).strip(" ,;:'\"")
     if not re.search(r"\w", cleaned) or len(cleaned) > 200:
         return None
-    start = text.find(cleaned[:1]) if cleaned else 0
+    start = max(text.find(cleaned[:1]), 0)
     return cleaned, start, start + len(cleaned), 0.9
+
+
+_LEGAL_FORM_HINT = re.compile(
+    r"\b(inc|ltd|limited|llc|plc|corp|gmbh|ag|kg|b\.?\s?v|n\.?\s?v|sas?|sarl|srl|spa|oy|ab|pvt|pty|s\.a)\b\.?",
+    re.I,
+)
 
 
 def parse_name(text: str, ctx: Context) -> Parsed | None:
     parsed = parse_text(text, ctx)
-    if parsed is None or not re.search(r"[^\W\d_]{2}", parsed[0]):
+    if parsed is None or not re.search(r"[^\W\d_]{2}", parsed[0]) or parsed[0].startswith("("):
         return None
-    return parsed
+    value, start, _end, _ = parsed
+    value = value.rstrip(" ,;:-")
+    return value, start, start + len(value), 1.0 if _LEGAL_FORM_HINT.search(value) else 0.85
 
 
 def _regex_parser(pattern: re.Pattern[str], transform: Callable[[str], str] = lambda s: s) -> Parser:
@@ -317,9 +405,12 @@ def parser_for(spec: FieldSpec) -> Parser:
     if spec.vtype == "date":
         return parse_date_value
     if spec.vtype == "number":
+        if name == "total":
+            return parse_total
         return {"count": parse_count, "percent": parse_percent}.get(spec.kind, parse_amount)
     return {
         "id": parse_id,
+        "code": parse_code,
         "name": parse_name,
         "date": parse_date_value,
         "amount": parse_amount,
@@ -341,22 +432,55 @@ def _prior(spec: FieldSpec, line: Line, ctx: Context) -> float:
     return 1.0
 
 
+_THEIR = frozenset(
+    {
+        "uw",
+        "your",
+        "ihre",
+        "ihr",
+        "votre",
+        "vos",
+        "customer",
+        "client",
+        "klant",
+        "kunden",
+        "buyer",
+        "bill",
+        "ship",
+        "tu",
+        "su",
+        "twoj",
+        "nabywcy",
+        "cliente",
+    }
+)
+_SELLER_SIDE = frozenset({"vat_id", "iban", "bic", "email", "website", "phone", "vendor_name"})
+
+
 def label_candidates(spec: FieldSpec, ctx: Context) -> list[Candidate]:
     parse = parser_for(spec)
+    allow_left = spec.kind == "id"
+    seller_side = spec.concept is not None and spec.concept.name in _SELLER_SIDE
     out: list[Candidate] = []
     for lt in ctx.lines:
         for hit, weight in ctx.matcher.hits_for(spec, lt.line):
             # A label that starts its segment (or line) is a real label, not a word inside a sentence.
-            pos_factor = 1.0 if _starts_segment(hit) else 0.85
-            for region, placement in value_regions(hit, ctx):
+            multi_word = hit.end_token - hit.start_token > 1
+            pos_factor = 1.0 if _starts_segment(hit) else 0.85 if multi_word else 0.6
+            if seller_side and hit.start_token > 0 and lt.toks[hit.start_token - 1] in _THEIR:
+                pos_factor *= 0.6  # "Your VAT number": the buyer's, not the seller's
+            best: Candidate | None = None
+            for region, placement in value_regions(hit, ctx, allow_left=allow_left):
                 parsed = parse(region.text, ctx)
                 if parsed is None:
                     continue
                 value, start, end, quality = parsed
                 bbox, source = region.sub(start, end)
                 score = weight * pos_factor * placement * quality * _prior(spec, hit.line, ctx)
-                out.append(Candidate(value, score, hit.line.page, bbox, source))
-                break  # the nearest parsable place wins for this label occurrence
+                if best is None or score > best.score:
+                    best = Candidate(value, score, hit.line.page, bbox, source)
+            if best is not None:  # one value per label occurrence: the best placed one
+                out.append(best)
     return out
 
 

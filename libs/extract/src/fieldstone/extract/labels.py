@@ -19,6 +19,29 @@ W_CONCEPT_PHRASE = 1.0
 W_KEY = 0.95
 W_CONCEPT_WORD = 0.85  # one-word concept labels ("date", "total") are generic
 W_CONTEXT = 0.8
+W_KEY_PART = 0.6  # "date_check_in" -> "check in": the key without its type word
+_TYPE_WORDS = frozenset(
+    {
+        "date",
+        "amount",
+        "number",
+        "num",
+        "no",
+        "name",
+        "id",
+        "code",
+        "value",
+        "text",
+        "details",
+        "info",
+        "total",
+        "partner",
+        "field",
+        "data",
+        "is",
+        "has",
+    }
+)
 FUZZY_MIN = 88.0  # rapidfuzz ratio for one token (OCR typos, missing accents already folded away)
 
 _TYPE_KINDS: dict[str, set[ValueKind]] = {
@@ -27,7 +50,7 @@ _TYPE_KINDS: dict[str, set[ValueKind]] = {
     "string": {"id", "text", "name", "code", "any"},
     "boolean": {"any"},
 }
-_QUOTED = re.compile(r"['\"‘“«]([^'\"’”»]{2,40})['\"’”»]")
+_QUOTED = re.compile("['\"\u2018\u201c\u00ab]([^'\"\u2019\u201d\u00bb]{2,40})['\"\u2019\u201d\u00bb]")
 _PAREN = re.compile(r"\(([^()]{2,40})\)")
 _EXAMPLE = re.compile(r"^\s*(e\.?\s*g|i\.?\s*e|for example|for instance|z\.?\s*b|ex)\b", re.IGNORECASE)
 
@@ -90,6 +113,45 @@ def resolve_concept(var: Variable, *, in_table: bool = False) -> Concept | None:
     return None
 
 
+_ID_WORDS = frozenset(
+    {
+        "id",
+        "no",
+        "nr",
+        "number",
+        "num",
+        "code",
+        "ref",
+        "reference",
+        "coc",
+        "siren",
+        "siret",
+        "gstin",
+        "cin",
+        "tin",
+        "ein",
+        "ssn",
+        "nip",
+        "kvk",
+        "account",
+        "iban",
+        "vat",
+    }
+)
+_EXAMPLES = re.compile(
+    r"\((?:e\.?\s*g\.?|for example|such as|ex\.?|z\.?\s*b\.?)[\s:,]*([^()]+)\)", re.IGNORECASE
+)
+
+
+def _single_token_examples(context: str) -> bool:
+    """Context like "(e.g. CA)" or "(e.g. US, NL)": the value is one short token, a code."""
+    m = _EXAMPLES.search(context)
+    if not m:
+        return False
+    examples = [e.strip() for e in re.split(r",|\bor\b|/", m.group(1)) if e.strip()]
+    return bool(examples) and all(" " not in e and len(e) <= 12 for e in examples)
+
+
 def _context_phrases(context: str) -> list[tuple[str, float]]:
     out: list[tuple[str, float]] = [(m.group(1), W_QUOTED) for m in _QUOTED.finditer(context)]
     for m in _PAREN.finditer(context):
@@ -117,7 +179,11 @@ def build_spec(path: str, var: Variable, *, in_table: bool = False) -> FieldSpec
     if concept is not None:
         for label in concept.labels:
             add(label, W_CONCEPT_PHRASE if " " in label else W_CONCEPT_WORD)
-    add(key_words(var.key), W_KEY)
+    kw = key_words(var.key).split()
+    add(" ".join(kw), W_KEY)
+    core = [w for w in kw if w not in _TYPE_WORDS]
+    if 0 < len(core) < len(kw) and sum(len(w) for w in core) >= 4:
+        add(" ".join(core), W_KEY_PART)
     for phrase, weight in _context_phrases(var.context):
         add(phrase, weight)
     labels = [Label(t, w) for t, w in best.items()]
@@ -131,6 +197,10 @@ def build_spec(path: str, var: Variable, *, in_table: bool = False) -> FieldSpec
         kind = "amount"
     elif vtype == "boolean":
         kind = "any"
+    elif vtype == "string" and _ID_WORDS & set(kw):
+        kind = "id"
+    elif vtype == "string" and _single_token_examples(var.context):
+        kind = "code"
     else:
         kind = "text"
     return FieldSpec(path, var, concept, kind, labels, set(best))
@@ -212,6 +282,15 @@ class LabelMatcher:
     def _scan(self, lt: LineTokens, glued: dict[str, tuple[str, ...]]) -> list[LabelHit]:
         hits: list[LabelHit] = []
         n = len(lt.toks)
+        # A label never spans a column gap: "Factuur datum || Factuur" holds no "datum factuur".
+        seg_ends: list[int] = []
+        pos = 0
+        for seg in lt.line.segments:
+            pos += len(seg.text) + 1
+            seg_ends.append(pos)
+        tok_seg = [
+            next((k for k, end in enumerate(seg_ends) if s < end), len(seg_ends)) for _, s, _ in lt.spans
+        ]
         for i, tok in enumerate(lt.toks):
             whole = glued.get(tok)
             if whole is not None:  # "invoiceno", "rechnungsnr"
@@ -219,6 +298,8 @@ class LabelMatcher:
             for toks, q in self.first.get(tok, ()):
                 k = len(toks)
                 if i + k > n:
+                    continue
+                if tok_seg[i + k - 1] != tok_seg[i]:
                     continue
                 for j in range(1, k):
                     q = min(q, self.similar.get(toks[j], {}).get(lt.toks[i + j], 0.0))

@@ -5,6 +5,7 @@ All coordinates are PDF points with a top-left origin (y grows downwards), whate
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -134,8 +135,10 @@ def group_lines(words: Sequence[Word], page: int) -> list[Line]:
             rows[best].append(w)
             y0, y1 = bounds[best]
             # Keep the row's band from drifting with tall glyphs: use the median-ish band of its words.
-            bounds[best] = (min(y0, w.y0) if w.height <= (y1 - y0) * 1.5 else y0,
-                            max(y1, w.y1) if w.height <= (y1 - y0) * 1.5 else y1)
+            bounds[best] = (
+                min(y0, w.y0) if w.height <= (y1 - y0) * 1.5 else y0,
+                max(y1, w.y1) if w.height <= (y1 - y0) * 1.5 else y1,
+            )
         else:
             rows.append([w])
             bounds.append((w.y0, w.y1))
@@ -156,7 +159,7 @@ def split_segments(words: Sequence[Word]) -> list[Segment]:
     heights = sorted(w.height for w in words)
     em = heights[len(heights) // 2]
     segments: list[Segment] = [Segment([words[0]])]
-    for prev, cur in zip(words, words[1:], strict=False):
+    for prev, cur in itertools.pairwise(words):
         gap = cur.x0 - prev.x1
         if gap > 0.9 * em:
             segments.append(Segment([cur]))

@@ -18,7 +18,7 @@ def fold(text: str) -> str:
     return stripped.casefold().translate(_EXTRA_FOLD)
 
 
-_EXTRA_FOLD = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ı": "i", "ß": "ss"})
+_EXTRA_FOLD = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "\u0131": "i", "ß": "ss"})
 
 
 def tokens(text: str) -> list[str]:

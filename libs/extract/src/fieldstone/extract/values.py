@@ -12,7 +12,7 @@ Decimal = Literal[",", "."]
 
 _NUMBER = re.compile(
     r"(?<![\w.,/])"
-    r"(\d{1,3}(?:([.,'’\u00a0\u202f ])\d{3})(?:\2\d{3})*(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
+    r"(\d{1,3}(?:([.,'\u2019\u00a0\u202f ])\d{3})(?:\2\d{3})*(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
     r"(,-|\.-)?"
     r"(?!\d|[.,]\d)"
 )
@@ -50,8 +50,58 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "lei": "RON",
 }
 ISO_CURRENCIES: frozenset[str] = frozenset(
-    "EUR USD GBP JPY CHF CAD AUD NZD CNY HKD SGD INR PLN CZK HUF SEK NOK DKK ISK RON BGN HRK RUB UAH TRY "
-    "BRL MXN ARS CLP COP PEN ZAR NGN KES EGP MAD AED SAR QAR ILS KRW TWD THB VND IDR MYR PHP PKR BDT LKR".split()
+    [
+        "EUR",
+        "USD",
+        "GBP",
+        "JPY",
+        "CHF",
+        "CAD",
+        "AUD",
+        "NZD",
+        "CNY",
+        "HKD",
+        "SGD",
+        "INR",
+        "PLN",
+        "CZK",
+        "HUF",
+        "SEK",
+        "NOK",
+        "DKK",
+        "ISK",
+        "RON",
+        "BGN",
+        "HRK",
+        "RUB",
+        "UAH",
+        "TRY",
+        "BRL",
+        "MXN",
+        "ARS",
+        "CLP",
+        "COP",
+        "PEN",
+        "ZAR",
+        "NGN",
+        "KES",
+        "EGP",
+        "MAD",
+        "AED",
+        "SAR",
+        "QAR",
+        "ILS",
+        "KRW",
+        "TWD",
+        "THB",
+        "VND",
+        "IDR",
+        "MYR",
+        "PHP",
+        "PKR",
+        "BDT",
+        "LKR",
+    ]
 )
 CURRENCY_NAMES: dict[str, str] = {
     "euro": "EUR",
@@ -72,7 +122,7 @@ CURRENCY_NAMES: dict[str, str] = {
     "renminbi": "CNY",
 }
 _SYMBOL_RE = re.compile(
-    r"(us\$|ca\$|au\$|nz\$|hk\$|[rcas]\$|[€$£¥₹₽₺₩₪฿₫₱]|\brs\.?(?=\s*\d)|\bz[łl]\b|\bkč\b|\bsfr\b|\bfr\.(?=\s*\d))",
+    r"(us\$|ca\$|au\$|nz\$|hk\$|[rcas]\$|[€$£¥₹₽₺₩₪฿₫₱]|\brs\.?(?=\s*-?\d)|\bz[łl]\b|\bkč\b|\bsfr\b|\bfr\.(?=\s*\d))",
     re.IGNORECASE,
 )
 _CODE_RE = re.compile(r"\b([A-Z]{3})\b")
@@ -94,7 +144,7 @@ class NumberMatch:
 
 
 def _to_float(raw: str, decimal: Decimal | None) -> tuple[float, bool] | None:
-    s = raw.replace("\u00a0", " ").replace("\u202f", " ").replace("’", "'")
+    s = raw.replace("\u00a0", " ").replace("\u202f", " ").replace("\u2019", "'")
     s = s.replace(" ", "").replace("'", "")
     if "," in s and "." in s:
         dec = "," if s.rfind(",") > s.rfind(".") else "."
@@ -146,7 +196,7 @@ def find_numbers(text: str, decimal: Decimal | None = None) -> list[NumberMatch]
         value, frac = parsed
         start = m.start()
         prefix = text[max(0, start - 2) : start]
-        if prefix.endswith(("-", "−", "–")) and (len(prefix) < 2 or not prefix[0].isalnum()):
+        if prefix.endswith(("-", "\u2212", "\u2013")) and (len(prefix) < 2 or not prefix[0].isalnum()):
             value, start = -value, start - 1
         elif prefix.endswith("(") and text[m.end() : m.end() + 1] == ")":
             value = -value  # accounting notation (12.00)
@@ -201,8 +251,40 @@ def parse_currency(text: str) -> str | None:
     return found[0][0] if found else None
 
 
-_TRUE = {"yes", "y", "true", "ja", "j", "oui", "si", "x", "checked", "1", "on", "wahr", "vrai", "waar", "tak", "sim"}
-_FALSE = {"no", "n", "false", "nein", "non", "nee", "nie", "unchecked", "0", "off", "falsch", "faux", "onwaar", "nao"}
+_TRUE = {
+    "yes",
+    "y",
+    "true",
+    "ja",
+    "j",
+    "oui",
+    "si",
+    "x",
+    "checked",
+    "1",
+    "on",
+    "wahr",
+    "vrai",
+    "waar",
+    "tak",
+    "sim",
+}
+_FALSE = {
+    "no",
+    "n",
+    "false",
+    "nein",
+    "non",
+    "nee",
+    "nie",
+    "unchecked",
+    "0",
+    "off",
+    "falsch",
+    "faux",
+    "onwaar",
+    "nao",
+}
 _TRUE_MARKS = set("☑☒✓✔✗✘■")
 _FALSE_MARKS = set("☐□")
 

@@ -52,11 +52,14 @@ def read_document(
 def _check_count(selected: list[int], max_pages: int) -> None:
     if len(selected) > max_pages:
         raise ExtractError(
-            "TOO_MANY_PAGES", f"{len(selected)} pages selected, at most {max_pages} are processed per document"
+            "TOO_MANY_PAGES",
+            f"{len(selected)} pages selected, at most {max_pages} are processed per document",
         )
 
 
-def _read_pdf(data: bytes, pages: str | None, max_pages: int, use_ocr: bool, timings: dict[str, float]) -> Document:
+def _read_pdf(
+    data: bytes, pages: str | None, max_pages: int, use_ocr: bool, timings: dict[str, float]
+) -> Document:
     t0 = time.perf_counter()
     with open_pdf(data) as doc:
         count = page_count(doc)
@@ -122,13 +125,17 @@ def _read_image(
                 frame.load()
                 # Coordinates for images are pixels (1 unit = 1 pixel), top-left origin.
                 words = ocr_mod.ocr_image(frame, 1.0)
-                page = Page(number, float(frame.width), float(frame.height), group_lines(words, number), "ocr")
+                page = Page(
+                    number, float(frame.width), float(frame.height), group_lines(words, number), "ocr"
+                )
                 result.append(_no_text(page, "OCR found no text"))
     except ExtractError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ExtractError("UNSUPPORTED_TYPE", "the image is too large to process") from None
     except Exception as exc:
-        raise ExtractError("UNSUPPORTED_TYPE", f"the {kind.upper()} image could not be decoded: {exc}") from None
+        raise ExtractError(
+            "UNSUPPORTED_TYPE", f"the {kind.upper()} image could not be decoded: {exc}"
+        ) from None
     timings["ocr"] = (time.perf_counter() - t0) * 1000
     return Document(pages=result, page_count=frames, kind=kind)

@@ -36,7 +36,9 @@ def detect_kind(data: bytes, *, filename: str | None = None, content_type: str |
     if declared == "application/pdf" or name.endswith(".pdf"):
         raise ExtractError("UNREADABLE_PDF", "the file is declared as PDF but has no PDF header")
     if declared in _IMAGE_TYPES:
-        raise ExtractError("UNSUPPORTED_TYPE", f"the file is declared as {declared} but is not a readable image")
+        raise ExtractError(
+            "UNSUPPORTED_TYPE", f"the file is declared as {declared} but is not a readable image"
+        )
     if _looks_like_text(data):
         return "text"
     raise ExtractError(

@@ -63,7 +63,10 @@ def ocr_image(image: Any, scale: float) -> list[Word]:
             txts = getattr(out, "txts", None)
             scores = getattr(out, "scores", None)
             if boxes is not None and txts is not None:
-                items = [(b, t, float(s)) for b, t, s in zip(boxes, txts, scores or [1.0] * len(txts), strict=False)]
+                items = [
+                    (b, t, float(s))
+                    for b, t, s in zip(boxes, txts, scores or [1.0] * len(txts), strict=False)
+                ]
         else:
             result, _elapsed = engine(array)
             items = [(r[0], str(r[1]), float(r[2])) for r in result or []]

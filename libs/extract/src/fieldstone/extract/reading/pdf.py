@@ -125,11 +125,11 @@ def _words_from_textpage(textpage: Any, matrix: Affine) -> tuple[list[Word], int
         # Loose boxes span the glyph's advance and the font's ascent..descent: tight boxes would open
         # gaps beside narrow glyphs ("1") and split numbers apart.
         if get_loose(textpage, i, rect):
-            l, r, t, b = rect.left, rect.right, rect.top, rect.bottom
+            lft, rgt, top_, bot = rect.left, rect.right, rect.top, rect.bottom
         else:
-            l, r, t, b = left.value, right.value, top.value, bottom.value
-        xa, ya = _apply(matrix, l, t)
-        xb, yb = _apply(matrix, r, b)
+            lft, rgt, top_, bot = left.value, right.value, top.value, bottom.value
+        xa, ya = _apply(matrix, lft, top_)
+        xb, yb = _apply(matrix, rgt, bot)
         x0, x1, y0, y1 = min(xa, xb), max(xa, xb), min(ya, yb), max(ya, yb)
         if chars:
             h = box[3] - box[1]

@@ -48,7 +48,7 @@ class ExtractionRepository:
         row = await self.conn.fetchrow("SELECT * FROM extractions WHERE id = $1 FOR UPDATE", extraction_id)
         return _record(row) if row else None
 
-    async def list(self, workspace_id: str, limit: int, before: str | None) -> list[ExtractionRecord]:
+    async def page(self, workspace_id: str, limit: int, before: str | None) -> list[ExtractionRecord]:
         rows = await self.conn.fetch(
             """SELECT * FROM extractions WHERE workspace_id = $1 AND ($2::text IS NULL OR id < $2)
                ORDER BY id DESC LIMIT $3""",

@@ -170,7 +170,7 @@ async def list_extractions(
     uow: ExtractionUnitOfWork, workspace_id: str, limit: int, cursor: str | None
 ) -> list[ExtractionRecord]:
     async with uow:
-        return await uow.extractions.list(workspace_id, limit, cursor)
+        return await uow.extractions.page(workspace_id, limit, cursor)
 
 
 async def cancel_extraction(

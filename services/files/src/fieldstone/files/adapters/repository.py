@@ -43,7 +43,7 @@ class FileRepository:
         )
         return _file(row) if row else None
 
-    async def list(self, workspace_id: str, limit: int, before: str | None) -> list[FileRecord]:
+    async def page(self, workspace_id: str, limit: int, before: str | None) -> list[FileRecord]:
         rows = await self.conn.fetch(
             """SELECT * FROM files WHERE workspace_id = $1 AND ($2::text IS NULL OR id < $2)
                ORDER BY id DESC LIMIT $3""",
@@ -57,7 +57,7 @@ class FileRepository:
         self, file_id: str, status: str, at: datetime, reason: str | None = None, message: str | None = None
     ) -> FileRecord:
         row = await self.conn.fetchrow(
-            """UPDATE files SET status = $2, uploaded_at = CASE WHEN $2 = 'uploaded' THEN $3 END,
+            """UPDATE files SET status = $2::text, uploaded_at = CASE WHEN $2::text = 'uploaded' THEN $3::timestamptz END,
                       rejection_reason = $4, rejection_message = $5
                WHERE id = $1 RETURNING *""",
             file_id,

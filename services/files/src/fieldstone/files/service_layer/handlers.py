@@ -92,7 +92,7 @@ async def list_files(
     uow: FilesUnitOfWork, workspace_id: str, limit: int, cursor: str | None
 ) -> list[model.FileRecord]:
     async with uow:
-        return await uow.files.list(workspace_id, limit, cursor)
+        return await uow.files.page(workspace_id, limit, cursor)
 
 
 async def object_created(

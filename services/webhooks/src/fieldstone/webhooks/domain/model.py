@@ -159,11 +159,21 @@ def extraction_payload(webhook_type: str, outcome: ExtractionOutcome, public_api
     return {"type": webhook_type, "timestamp": iso(outcome.occurred_at), "data": data}
 
 
+_BODY_ORDER = ("type", "timestamp", "data")
+_DATA_ORDER = ("extractionId", "status", "templateId", "fileId", "workspaceId", "errorCode", "resultUrl")
+
+
+def _ordered(data: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    rank = {k: i for i, k in enumerate(order)}
+    return {k: data[k] for k in sorted(data, key=lambda k: (rank.get(k, len(order)), k))}
+
+
 def render_body(payload: dict[str, Any]) -> bytes:
-    """The exact bytes sent and signed. jsonb does not keep key order, so the top level is fixed here."""
-    ordered: dict[str, Any] = {k: payload[k] for k in ("type", "timestamp", "data") if k in payload}
-    ordered.update({k: v for k, v in payload.items() if k not in ordered})
-    return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode()
+    """The exact bytes sent and signed. jsonb does not keep key order, so it is fixed here."""
+    body = _ordered(payload, _BODY_ORDER)
+    if isinstance(body.get("data"), dict):
+        body["data"] = _ordered(body["data"], _DATA_ORDER)
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def excerpt(raw: bytes) -> str:
