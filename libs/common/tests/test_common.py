@@ -40,7 +40,10 @@ def test_errors_map_to_http_and_grpc() -> None:
     assert err.code == "QUOTA_EXCEEDED" and err.kind.http_status == 429
     back = FieldstoneError.from_grpc(grpc.StatusCode.NOT_FOUND, "gone", None)
     assert back.code == "NOT_FOUND"
-    assert FieldstoneError.from_grpc(grpc.StatusCode.RESOURCE_EXHAUSTED, "x", "QUOTA_EXCEEDED").code == "QUOTA_EXCEEDED"
+    assert (
+        FieldstoneError.from_grpc(grpc.StatusCode.RESOURCE_EXHAUSTED, "x", "QUOTA_EXCEEDED").code
+        == "QUOTA_EXCEEDED"
+    )
     assert NotFound("x").kind.grpc_status == grpc.StatusCode.NOT_FOUND
 
 
@@ -61,14 +64,20 @@ def test_settings_fail_fast_naming_the_variable(monkeypatch: pytest.MonkeyPatch)
 
 def test_secrets_are_redacted() -> None:
     key = apikeys.generate_key()
-    event = redact_secrets(None, "info", {"authorization": "Bearer x", "note": f"used {key}", "secret": "whsec_abc"})
+    event = redact_secrets(
+        None, "info", {"authorization": "Bearer x", "note": f"used {key}", "secret": "whsec_abc"}
+    )
     assert event["authorization"] == "[redacted]" and event["secret"] == "[redacted]"
     assert key not in event["note"] and key[:17] in event["note"]
 
 
 def test_logs_are_json(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("demo", "INFO")
-    structlog.get_logger().info("hello", api_key="fsk_live_x")
+    try:
+        structlog.get_logger().info("hello", api_key="fsk_live_x")
+    finally:
+        structlog.reset_defaults()  # the captured stream closes after this test
+        structlog.contextvars.clear_contextvars()
     line = capsys.readouterr().out.strip().splitlines()[-1]
     record = json.loads(line)
     assert record["event"] == "hello" and record["service"] == "demo" and record["api_key"] == "[redacted]"

@@ -41,16 +41,22 @@ async def test_upload_is_verified_once_and_announced(database_url: str) -> None:
     )
     assert target.file.status == "pending_upload" and target.url.startswith("http://store/b/ws_1/")
     key = target.file.object_key
-    assert await handlers.object_created(uow(), FakeBlobs(PDF), bucket="b", key=key, size=len(PDF)) == "uploaded"
+    assert (
+        await handlers.object_created(uow(), FakeBlobs(PDF), bucket="b", key=key, size=len(PDF)) == "uploaded"
+    )
     # A duplicated notification changes nothing and announces nothing again.
     assert await handlers.object_created(uow(), FakeBlobs(PDF), bucket="b", key=key, size=len(PDF)) is None
     assert await handlers.object_created(uow(), FakeBlobs(PDF), bucket="b", key="unknown", size=1) is None
-    assert [r["ce_type"] for r in await pool.fetch("SELECT ce_type FROM outbox")] == ["fieldstone.file.uploaded.v1"]
+    assert [r["ce_type"] for r in await pool.fetch("SELECT ce_type FROM outbox")] == [
+        "fieldstone.file.uploaded.v1"
+    ]
 
     png = await handlers.create_upload(
         uow(), FakeBlobs(PDF), filename="b.png", content_type="image/png", size_bytes=len(PDF), **args
     )
-    status = await handlers.object_created(uow(), FakeBlobs(PDF), bucket="b", key=png.file.object_key, size=len(PDF))
+    status = await handlers.object_created(
+        uow(), FakeBlobs(PDF), bucket="b", key=png.file.object_key, size=len(PDF)
+    )
     assert status == "rejected"
     rejected = await handlers.get_file(uow(), "ws_1", png.file.id)
     assert rejected.rejection_reason == "TYPE_MISMATCH"
@@ -58,10 +64,16 @@ async def test_upload_is_verified_once_and_announced(database_url: str) -> None:
     with pytest.raises(NotFound):
         await handlers.get_file(uow(), "ws_2", png.file.id)
     with pytest.raises(UnsupportedMediaType):
-        await handlers.create_upload(uow(), FakeBlobs(PDF), filename="a", content_type="text/html", size_bytes=5, **args)
+        await handlers.create_upload(
+            uow(), FakeBlobs(PDF), filename="a", content_type="text/html", size_bytes=5, **args
+        )
     with pytest.raises(PayloadTooLarge):
-        await handlers.create_upload(uow(), FakeBlobs(PDF), filename="a", content_type="image/png", size_bytes=5000, **args)
+        await handlers.create_upload(
+            uow(), FakeBlobs(PDF), filename="a", content_type="image/png", size_bytes=5000, **args
+        )
     with pytest.raises(ValidationFailed):
-        await handlers.create_upload(uow(), FakeBlobs(PDF), filename="a/b", content_type="image/png", size_bytes=5, **args)
+        await handlers.create_upload(
+            uow(), FakeBlobs(PDF), filename="a/b", content_type="image/png", size_bytes=5, **args
+        )
     assert len(await handlers.list_files(uow(), "ws_1", 10, None)) == 2
     await pool.close()

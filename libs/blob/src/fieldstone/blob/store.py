@@ -64,7 +64,9 @@ class BlobStore:
     async def notify_on_create(self, bucket: str, queue_arn: str) -> None:
         """Send `s3:ObjectCreated:*` notifications of `bucket` to the queue (Kafka) target."""
         config = NotificationConfig(
-            queue_config_list=[QueueConfig(["s3:ObjectCreated:*"], config_id="fieldstone-uploads", queue=queue_arn)]
+            queue_config_list=[
+                QueueConfig(["s3:ObjectCreated:*"], config_id="fieldstone-uploads", queue=queue_arn)
+            ]
         )
         await asyncio.to_thread(self._client.set_bucket_notification, bucket, config)
 

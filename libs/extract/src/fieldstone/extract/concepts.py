@@ -432,7 +432,7 @@ CONCEPTS: tuple[Concept, ...] = (
         "count",
         {"quantity": 5, "qty": 5, "count": 2, "number of": 2, "units": 1, "rooms": 1},
         _labels(
-            "quantity|qty|qte|units|pcs|count|menge|anzahl|stk|stueck|quantite|nombre|aantal|ilosc|"
+            "quantity|qty|qte|units|pcs|count|menge|anzahl|stk|stueck|quantite|nombre|aantal|hoeveelheid|ilosc|"
             "cantidad|cant|quantita|qta|quantidade"
         ),
         table_column=True,
@@ -484,7 +484,7 @@ CONCEPTS: tuple[Concept, ...] = (
         "percent",
         {"tax rate": 6, "vat rate": 6, "rate": 2, "percent": 3, "tax": 1, "vat": 1},
         _labels(
-            "vat|vat %|tax|tax %|vat rate|tax rate|gst %|mwst|mwst %|ust|ust %|steuer|tva|tva %|taux tva|btw|"
+            "vat|vat %|tax|taxes|tax %|vat rate|tax rate|gst %|mwst|mwst %|ust|ust %|steuer|tva|tva %|taux tva|btw|"
             "btw %|stawka vat|vat rate|iva|iva %"
         ),
         table_column=True,
@@ -502,7 +502,7 @@ CONCEPTS: tuple[Concept, ...] = (
         {"code": 4, "sku": 5, "article number": 4, "product code": 5, "item number": 4, "part number": 4},
         _labels(
             "code|sku|item no|item number|art no|article no|article number|product code|part no|part number|"
-            "artikelnummer|artikelnr|art nr|reference|ref|referentie|artikelcode|kod|codigo|codice"
+            "artikelnummer|artikelnr|art nr|artikel|article|reference|ref|referentie|artikelcode|kod|codigo|codice"
         ),
         table_column=True,
     ),

@@ -114,8 +114,8 @@ def currency(ctx: Context) -> Candidate | None:
                 first[code] = Candidate(code, 0.0, lt.line.page, bbox, src)
     if not counts:
         return None
-    code, n = counts.most_common(1)[0]
-    share = n / sum(counts.values())
+    code, votes = counts.most_common(1)[0]
+    share = votes / sum(counts.values())
     cand = first.get(code)
     if cand is None:
         return None

@@ -5,11 +5,14 @@ The library works without it: pages that need OCR then come back empty with a no
 
 from __future__ import annotations
 
+import importlib
+import logging
 import threading
 from typing import Any
 
 from fieldstone.extract.layout import Word
 
+MAX_OCR_SIDE = 2600
 _ENGINE_LOCK = threading.Lock()
 _engine: Any = None
 _engine_kind: str | None = None
@@ -24,7 +27,9 @@ def _load_engine() -> tuple[Any, str | None]:
         try:  # rapidocr >= 2 (better accuracy, keeps spaces between words)
             from rapidocr import RapidOCR  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
+            _quiet()
             _engine, _engine_kind = RapidOCR(), "rapidocr"
+            _quiet()
             return _engine, _engine_kind
         except Exception:  # not installed, or its models fail to load
             pass
@@ -35,6 +40,12 @@ def _load_engine() -> tuple[Any, str | None]:
         except Exception as exc:
             _engine_error = f"OCR is not available ({type(exc).__name__})"
         return _engine, _engine_kind
+
+
+def _quiet() -> None:
+    """RapidOCR logs every model load at INFO level; a library should not chatter."""
+    for name in ("RapidOCR", "rapidocr", "rapidocr_onnxruntime"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def ocr_available() -> bool:
@@ -52,8 +63,14 @@ def ocr_image(image: Any, scale: float) -> list[Word]:
     engine, kind = _load_engine()
     if engine is None:
         return []
-    import numpy as np  # a dependency of both OCR packages
-
+    # numpy comes with both OCR packages; imported by name so the library never needs it otherwise.
+    np: Any = importlib.import_module("numpy")
+    # Detection works on downscaled input anyway; huge scans only cost time and memory.
+    longest = max(image.width, image.height)
+    if longest > MAX_OCR_SIDE:
+        factor = MAX_OCR_SIDE / longest
+        image = image.resize((round(image.width * factor), round(image.height * factor)))
+        scale *= factor
     array = np.asarray(image.convert("RGB"))
     items: list[tuple[Any, str, float]] = []
     with _ENGINE_LOCK:  # the ONNX sessions are shared; one page at a time keeps memory bounded
