@@ -168,3 +168,76 @@ def test_cli_success_and_error(
     assert main([str(bad), "--template", str(template)]) == 2
     err = json.loads(capsys.readouterr().out)
     assert err["error"]["code"] == "UNREADABLE_PDF"
+
+
+LINE_ITEMS = {
+    "key": "line_items",
+    "type": "array",
+    "context": "Individual line items on the invoice",
+    "arrayType": "object",
+    "fields": [
+        {"key": "description", "type": "string", "context": "Item description"},
+        {"key": "quantity", "type": "number", "context": "Quantity ordered"},
+        {"key": "unit_price", "type": "number", "context": "Price per unit"},
+        {"key": "amount", "type": "number", "context": "Line total"},
+    ],
+}
+
+
+def test_table_rows_for_array_of_objects(invoice_pdf: bytes) -> None:
+    out = extract(invoice_pdf, [LINE_ITEMS, {"key": "total", "type": "number", "context": "Total amount due"}])
+    assert out.extracted_data["line_items"] == [
+        {"description": "Cloud Hosting - Pro Plan", "quantity": 1, "unit_price": 2500.0, "amount": 2500.0},
+        {"description": "SSL Certificate (Wildcard)", "quantity": 3, "unit_price": 750.0, "amount": 2250.0},
+    ]
+    assert out.extracted_data["total"] == 4750.0
+    qty = _field(out, "line_items[1].quantity")
+    assert qty.value == 3 and qty.page == 1 and qty.source_text == "3"
+    # The quantity column starts at x=110 mm (312 pt); the second row's baseline is at 106 mm (300 pt).
+    assert 305 < qty.bbox[0] < 320 and 285 < qty.bbox[1] < 300.5 < qty.bbox[3] < 306
+
+
+def test_multiline_descriptions_and_notes_are_not_items(pdf_maker: Callable[..., bytes]) -> None:
+    rows = [
+        (20, 20, "Pos."),
+        (35, 20, "Description"),
+        (120, 20, "Qty"),
+        (150, 20, "Price"),
+        (180, 20, "Total"),
+        (20, 30, "1"),
+        (35, 30, "Consulting"),
+        (120, 30, "2"),
+        (150, 30, "100.00"),
+        (180, 30, "200.00"),
+        (35, 35, "March 2024, remote"),
+        (20, 45, "2"),
+        (35, 45, "Travel"),
+        (120, 45, "1"),
+        (150, 45, "50.00"),
+        (180, 45, "50.00"),
+        (150, 60, "Total:"),
+        (180, 60, "250.00"),
+        (20, 75, "Thank you for your business. Questions? Call 555 1234 567"),
+    ]
+    out = extract(pdf_maker([rows]), [LINE_ITEMS])
+    items = out.extracted_data["line_items"]
+    assert items == [
+        {"description": "Consulting\nMarch 2024, remote", "quantity": 2, "unit_price": 100.0, "amount": 200.0},
+        {"description": "Travel", "quantity": 1, "unit_price": 50.0, "amount": 50.0},
+    ]
+
+
+def test_ocr_of_a_scanned_page(invoice_pdf: bytes) -> None:
+    pytest.importorskip("rapidocr", reason="OCR extra not installed")
+    import io
+
+    import pypdfium2 as pdfium
+
+    page = pdfium.PdfDocument(invoice_pdf)[0]
+    image = page.render(scale=150 / 72).to_pil().convert("L")
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    out = extract(buf.getvalue(), INVOICE_VARIABLES)
+    assert out.extracted_data["invoice_number"] == "INV-2024-003"
+    assert out.extracted_data["total_amount"] == 4750.0
+    assert _field(out, "invoice_number").bbox is not None
