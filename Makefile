@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-CACHE ?= $(HOME)/.cache/fieldstone
+CACHE ?= $(or $(FIELDSTONE_CACHE),$(HOME)/.cache/fieldstone)
+export FIELDSTONE_CACHE := $(CACHE)
 UV_VERSION := 0.9.30
 UV := $(CACHE)/uv/bin/uv
 VENV := .venv

@@ -185,7 +185,9 @@ LINE_ITEMS = {
 
 
 def test_table_rows_for_array_of_objects(invoice_pdf: bytes) -> None:
-    out = extract(invoice_pdf, [LINE_ITEMS, {"key": "total", "type": "number", "context": "Total amount due"}])
+    out = extract(
+        invoice_pdf, [LINE_ITEMS, {"key": "total", "type": "number", "context": "Total amount due"}]
+    )
     assert out.extracted_data["line_items"] == [
         {"description": "Cloud Hosting - Pro Plan", "quantity": 1, "unit_price": 2500.0, "amount": 2500.0},
         {"description": "SSL Certificate (Wildcard)", "quantity": 3, "unit_price": 750.0, "amount": 2250.0},
@@ -222,7 +224,12 @@ def test_multiline_descriptions_and_notes_are_not_items(pdf_maker: Callable[...,
     out = extract(pdf_maker([rows]), [LINE_ITEMS])
     items = out.extracted_data["line_items"]
     assert items == [
-        {"description": "Consulting\nMarch 2024, remote", "quantity": 2, "unit_price": 100.0, "amount": 200.0},
+        {
+            "description": "Consulting\nMarch 2024, remote",
+            "quantity": 2,
+            "unit_price": 100.0,
+            "amount": 200.0,
+        },
         {"description": "Travel", "quantity": 1, "unit_price": 50.0, "amount": 50.0},
     ]
 

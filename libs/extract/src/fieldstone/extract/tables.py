@@ -142,8 +142,14 @@ def _assign_labels(claims: list[Claim]) -> list[tuple[int, int, FieldSpec, float
             continue
         other = blockers.pop()
         alternative = next(
-            (a for a in claims if a[3].path == other and a is not chosen[other] and free(a, ignore=other)
-             and not set(range(a[1], a[2] + 1)) & set(range(c[1], c[2] + 1))),
+            (
+                a
+                for a in claims
+                if a[3].path == other
+                and a is not chosen[other]
+                and free(a, ignore=other)
+                and not set(range(a[1], a[2] + 1)) & set(range(c[1], c[2] + 1))
+            ),
             None,
         )
         if alternative is not None:
@@ -320,7 +326,9 @@ def extract_rows(var: Variable, path: str, ctx: Context) -> tuple[list[dict[str,
             ws, src = cell
             bbox = union_bbox(ws)
             results.append(
-                FieldResult(f"{path}[{i}].{f.key}", value, round(conf, 3), item.page, bbox, src.replace("\n", " "))
+                FieldResult(
+                    f"{path}[{i}].{f.key}", value, round(conf, 3), item.page, bbox, src.replace("\n", " ")
+                )
             )
         data.append(row)
     return data, results

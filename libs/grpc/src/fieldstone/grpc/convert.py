@@ -44,3 +44,21 @@ def to_value(value: Any) -> struct_pb2.Value:
     out = struct_pb2.Value()
     json_format.ParseDict(value, out)
     return out
+
+
+def variable_to_dict(v: Any) -> dict[str, Any]:
+    """A `fieldstone.extraction.v1.Variable` as the public JSON shape (recursive, sparse)."""
+    out: dict[str, Any] = {"key": v.key, "type": v.type, "context": v.context}
+    if v.required:
+        out["required"] = True
+    if v.array_type:
+        out["arrayType"] = v.array_type
+    if len(v.fields):
+        out["fields"] = [variable_to_dict(f) for f in v.fields]
+    return out
+
+
+def page_of(records: list[Any], limit: int, cursor_of: Any = lambda r: r.id) -> tuple[list[Any], str]:
+    """Split `limit + 1` fetched records into the page and the next cursor ("" on the last page)."""
+    page = records[:limit]
+    return page, (cursor_of(page[-1]) if len(records) > limit else "")

@@ -7,7 +7,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from fieldstone.common.time import iso
-from fieldstone.grpc.convert import from_struct, from_timestamp
+from fieldstone.grpc.convert import from_struct, from_timestamp, variable_to_dict
 from fieldstone.proto.extraction.v1 import extraction_pb2
 from fieldstone.proto.files.v1 import files_pb2
 
@@ -36,17 +36,6 @@ def file_object(f: Any) -> dict[str, Any]:
     }
 
 
-def variable_object(v: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"key": v.key, "type": v.type, "context": v.context}
-    if v.required:
-        out["required"] = True
-    if v.array_type:
-        out["arrayType"] = v.array_type
-    if len(v.fields):
-        out["fields"] = [variable_object(f) for f in v.fields]
-    return out
-
-
 def extraction_object(e: Any) -> dict[str, Any]:
     return {
         "id": e.id,
@@ -61,7 +50,7 @@ def extraction_object(e: Any) -> dict[str, Any]:
         "extractedData": from_struct(e, "extracted_data"),
         "error": e.error or None,
         "errorCode": e.error_code or None,
-        "variables": [variable_object(v) for v in e.variables],
+        "variables": [variable_to_dict(v) for v in e.variables],
         "source": e.source or "api",
         "runId": e.run_id or None,
         "processingTimeMs": e.processing_time_ms or None,

@@ -8,7 +8,7 @@ import warnings
 from typing import Any
 
 from fieldstone.extract.errors import ExtractError
-from fieldstone.extract.layout import Document, Page, group_lines
+from fieldstone.extract.layout import BBox, Document, Page, Word, group_lines
 from fieldstone.extract.reading import ocr as ocr_mod
 from fieldstone.extract.reading.detect import Kind, decode_text, detect_kind
 from fieldstone.extract.reading.pages import parse_pages
@@ -18,6 +18,10 @@ from fieldstone.extract.reading.text import read_text_page
 __all__ = ["Kind", "detect_kind", "parse_pages", "read_document"]
 
 OCR_DPI = 200
+# Images covering at least this share of a page with text get OCR'd too (text pasted in as a picture);
+# logos are smaller. At most this many such images per document, since each costs seconds.
+IMAGE_OCR_MIN_FRACTION = 0.06
+MAX_IMAGE_REGIONS_OCR = 3
 MAX_RENDER_SIDE_PX = 5000
 # Images larger than this are refused rather than decoded (decompression bombs).
 MAX_IMAGE_PIXELS = 60_000_000
@@ -71,33 +75,66 @@ def _read_pdf(
         timings["read"] = (time.perf_counter() - t0) * 1000
         t1 = time.perf_counter()
         result: list[Page] = []
-        for page, scanned in read:
-            if scanned:
+        image_budget = MAX_IMAGE_REGIONS_OCR
+        for item in read:
+            page = item.page
+            if item.scanned:
                 page = _ocr_pdf_page(doc, page) if use_ocr else _no_text(page, "OCR disabled")
+            elif use_ocr and image_budget > 0:
+                big = [
+                    r for r in item.images if _area(r) >= IMAGE_OCR_MIN_FRACTION * page.width * page.height
+                ]
+                if big[:image_budget] and ocr_mod.ocr_available():
+                    page = _ocr_image_regions(doc, page, big[:image_budget])
+                    image_budget -= len(big)
+            elif not page.lines:
+                _no_text(page, "the page is empty")
             result.append(page)
-        if any(p.source == "ocr" for p in result):
+        if any(p.source == "ocr" for p in result) or image_budget < MAX_IMAGE_REGIONS_OCR:
             timings["ocr"] = (time.perf_counter() - t1) * 1000
     return Document(pages=result, page_count=count, kind="pdf")
 
 
-def _no_text(page: Page, why: str) -> Page:
-    if not page.lines:
-        page.source = "none"
-        page.note = f"page {page.number} has no text layer ({why})"
-    return page
+def _area(r: BBox) -> float:
+    return max(r[2] - r[0], 0.0) * max(r[3] - r[1], 0.0)
 
 
-def _ocr_pdf_page(doc: Any, page: Page) -> Page:
-    if not ocr_mod.ocr_available():
-        return _no_text(page, ocr_mod.ocr_unavailable_reason())
+def _ocr_image_regions(doc: Any, page: Page, rects: list[BBox]) -> Page:
+    """OCR large images on a page that also has text (e.g. seller details pasted in as a picture).
+
+    Only OCR words inside the images and not on top of existing text are added.
+    """
     try:
         image, scale = render_page(doc, page.number, OCR_DPI, MAX_RENDER_SIDE_PX)
-        words = ocr_mod.ocr_image(image, scale)
-    except Exception as exc:  # OCR is best effort: a failing page must not fail the document
-        return _no_text(page, f"OCR failed: {type(exc).__name__}")
-    if not words:
-        return _no_text(page, "OCR found no text")
-    return Page(page.number, page.width, page.height, group_lines(words, page.number), "ocr")
+    except Exception:
+        return page
+    words = [w for line in page.lines for w in line.words]
+    added: list[Word] = []
+    for x0, y0, x1, y1 in rects:
+        box = (
+            max(int(x0 * scale) - 4, 0),
+            max(int(y0 * scale) - 4, 0),
+            min(int(x1 * scale) + 4, image.width),
+            min(int(y1 * scale) + 4, image.height),
+        )
+        if box[2] - box[0] < 16 or box[3] - box[1] < 16:
+            continue
+        try:
+            found = ocr_mod.ocr_image(image.crop(box), scale)
+        except Exception:  # OCR is best effort
+            continue
+        dx, dy = box[0] / scale, box[1] / scale
+        for w in found:
+            moved = Word(w.text, w.x0 + dx, w.y0 + dy, w.x1 + dx, w.y1 + dy)
+            if not any(_overlaps(moved, t) for t in words):
+                added.append(moved)
+    if not added:
+        return page
+    return Page(page.number, page.width, page.height, group_lines(words + added, page.number), page.source)
+
+
+def _overlaps(a: Word, b: Word) -> bool:
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0 and min(a.y1, b.y1) - max(a.y0, b.y0) > 0
 
 
 def _read_image(

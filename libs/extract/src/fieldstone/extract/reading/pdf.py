@@ -6,13 +6,14 @@ import ctypes
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from fieldstone.extract.errors import ExtractError
-from fieldstone.extract.layout import Page, Word, group_lines
+from fieldstone.extract.layout import BBox, Page, Word, group_lines
 
 # PDFium is not thread-safe: every call into it, from any thread, must hold this lock.
 PDFIUM_LOCK = threading.RLock()
@@ -21,6 +22,7 @@ PDFIUM_LOCK = threading.RLock()
 MAX_CHARS_PER_PAGE = 200_000
 # Pages with fewer visible characters than this are treated as having no text layer (scans).
 MIN_TEXT_CHARS = 8
+MAX_IMAGES_PER_PAGE = 50
 
 _FPDF_ERR_PASSWORD = 4
 _FPDF_ERR_SECURITY = 6
@@ -78,8 +80,34 @@ def _is_break(ch: str) -> bool:
     return ch.isspace() or ord(ch) < 32 or ch in "\ufffe\uffff\u00a0"
 
 
-def read_page_words(doc: Any, number: int) -> tuple[list[Word], float, float, int]:
-    """Words of one page (1-based ``number``), the page size and the count of visible characters."""
+@dataclass(slots=True)
+class PageRead:
+    """What one page's text layer gave: words, size, visible characters and image rectangles."""
+
+    page: Page
+    visible: int
+    images: list[BBox]
+
+    @property
+    def scanned(self) -> bool:
+        """No text layer to speak of, but an image: a scan that needs OCR."""
+        return self.visible < MIN_TEXT_CHARS and bool(self.images)
+
+
+def _image_rects(page: Any, matrix: Affine) -> list[BBox]:
+    rects: list[BBox] = []
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
+        left, bottom, right, top = obj.get_bounds()
+        xa, ya = _apply(matrix, left, top)
+        xb, yb = _apply(matrix, right, bottom)
+        rects.append((min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)))
+        if len(rects) >= MAX_IMAGES_PER_PAGE:
+            break
+    return rects
+
+
+def read_page(doc: Any, number: int) -> PageRead:
+    """Words and images of one page (1-based ``number``)."""
     with PDFIUM_LOCK:
         page = doc[number - 1]
         try:
@@ -89,9 +117,13 @@ def read_page_words(doc: Any, number: int) -> tuple[list[Word], float, float, in
                 words, visible = _words_from_textpage(textpage, matrix)
             finally:
                 textpage.close()
+            images = _image_rects(page, matrix)
         finally:
             page.close()
-    return words, width, height, visible
+    lines = group_lines(words, number)
+    return PageRead(
+        Page(number=number, width=width, height=height, lines=lines, source="pdf"), visible, images
+    )
 
 
 def _words_from_textpage(textpage: Any, matrix: Affine) -> tuple[list[Word], int]:
@@ -147,19 +179,15 @@ def _words_from_textpage(textpage: Any, matrix: Affine) -> tuple[list[Word], int
     return words, visible
 
 
-def read_pdf_pages(doc: Any, numbers: Sequence[int]) -> list[tuple[Page, bool]]:
-    """Read the selected pages; the flag says whether a page looks scanned (needs OCR)."""
-    result: list[tuple[Page, bool]] = []
+def read_pdf_pages(doc: Any, numbers: Sequence[int]) -> list[PageRead]:
+    result: list[PageRead] = []
     for number in numbers:
         try:
-            words, width, height, visible = read_page_words(doc, number)
+            result.append(read_page(doc, number))
         except ExtractError:
             raise
         except Exception as exc:
             raise ExtractError("UNREADABLE_PDF", f"page {number} could not be read: {exc}") from None
-        lines = group_lines(words, number)
-        page = Page(number=number, width=width, height=height, lines=lines, source="pdf")
-        result.append((page, visible < MIN_TEXT_CHARS))
     return result
 
 

@@ -13,7 +13,7 @@ from fieldstone.extraction.domain import model
 from fieldstone.extraction.domain.model import ExtractionRecord
 from fieldstone.extraction.service_layer import handlers
 from fieldstone.extraction.service_layer.unit_of_work import ExtractionUnitOfWork
-from fieldstone.grpc.convert import from_struct, to_struct, to_timestamp, to_value
+from fieldstone.grpc.convert import from_struct, page_of, to_struct, to_timestamp, to_value, variable_to_dict
 from fieldstone.proto.extraction.v1 import extraction_pb2, extraction_pb2_grpc
 
 _STATUS = {
@@ -23,17 +23,6 @@ _STATUS = {
     model.FAILED: extraction_pb2.EXTRACTION_STATUS_FAILED,
     model.CANCELED: extraction_pb2.EXTRACTION_STATUS_CANCELED,
 }
-
-
-def variable_to_dict(v: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"key": v.key, "type": v.type, "context": v.context}
-    if v.required:
-        out["required"] = True
-    if v.array_type:
-        out["arrayType"] = v.array_type
-    if len(v.fields):
-        out["fields"] = [variable_to_dict(f) for f in v.fields]
-    return out
 
 
 def variable_to_message(v: dict[str, Any]) -> extraction_pb2.Variable:
@@ -135,10 +124,9 @@ class ExtractionServicer(extraction_pb2_grpc.ExtractionServiceServicer):  # type
         records = await handlers.list_extractions(
             self._uow(), request.workspace_id, limit + 1, request.cursor or None
         )
-        page = records[:limit]
+        page, next_cursor = page_of(records, limit)
         return extraction_pb2.ListExtractionsResponse(
-            extractions=[extraction_message(r) for r in page],
-            next_cursor=page[-1].id if len(records) > limit else "",
+            extractions=[extraction_message(r) for r in page], next_cursor=next_cursor
         )
 
     async def CancelExtraction(self, request: Any, context: Any) -> extraction_pb2.CancelExtractionResponse:

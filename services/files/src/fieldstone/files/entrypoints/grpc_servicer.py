@@ -9,7 +9,7 @@ from typing import Any
 from fieldstone.files.domain.model import FileRecord
 from fieldstone.files.service_layer import handlers
 from fieldstone.files.service_layer.unit_of_work import FilesUnitOfWork
-from fieldstone.grpc.convert import to_timestamp
+from fieldstone.grpc.convert import page_of, to_timestamp
 from fieldstone.proto.files.v1 import files_pb2, files_pb2_grpc
 
 _STATUS = {
@@ -81,8 +81,5 @@ class FileServicer(files_pb2_grpc.FileServiceServicer):  # type: ignore[misc]
         records = await handlers.list_files(
             self._uow(), request.workspace_id, limit + 1, request.cursor or None
         )
-        page = records[:limit]
-        return files_pb2.ListFilesResponse(
-            files=[file_message(r) for r in page],
-            next_cursor=page[-1].id if len(records) > limit else "",
-        )
+        page, next_cursor = page_of(records, limit)
+        return files_pb2.ListFilesResponse(files=[file_message(r) for r in page], next_cursor=next_cursor)
