@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 export UV_LINK_MODE := copy
 
-.PHONY: help up down status logs test test-unit test-integration test-e2e check lint typecheck imports protos protos-check sync infra bench clean
+.PHONY: helm golden test-deploy openapi help up down status logs test test-unit test-integration test-e2e check lint typecheck imports protos protos-check sync infra bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +47,9 @@ logs: ## Tail every service's log (or SERVICE=name)
 protos: sync ## Regenerate the committed protobuf/gRPC code from protos/
 	@$(BIN)/python scripts/gen_protos.py
 
+openapi: sync ## Regenerate docs/openapi.json from the gateway
+	@$(BIN)/python scripts/export_openapi.py
+
 protos-check: sync ## Fail if the committed generated code is stale
 	@$(BIN)/python scripts/gen_protos.py --check
 
@@ -62,10 +65,19 @@ imports: sync ## import-linter layer contracts
 
 check: lint typecheck imports protos-check ## Every static check
 
-test-unit: sync ## Unit tests only (no infrastructure)
+helm: ## Install the pinned Helm (go install, cached in $(CACHE)/bin)
+	@scripts/helm/install-helm.sh >/dev/null
+
+golden: helm ## Re-render the Helm chart's golden examples after an intended change
+	@scripts/helm/update-golden.sh
+
+test-deploy: sync helm ## Chart, Dockerfile and compose checks (no cluster or Docker needed)
+	@$(BIN)/pytest -q -ra tests/deploy
+
+test-unit: sync helm ## Unit tests only (no infrastructure)
 	@$(BIN)/pytest -q -m "not integration and not e2e"
 
-test: infra sync check ## The whole suite against real Postgres, Kafka and MinIO
+test: infra sync check helm ## The whole suite against real Postgres, Kafka and MinIO
 	@eval "$$($(INFRA) env)" && $(BIN)/pytest -q -ra
 
 bench: infra sync ## Benchmarks (results printed as tables)

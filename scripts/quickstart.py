@@ -27,7 +27,13 @@ def sample_invoice() -> bytes:
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("Helvetica", size=12)
-    for line in ("Acme Corp", "Invoice Number: INV-2024-003", "Invoice Date: 15.11.2024", "", "Total: 4.750,00 EUR"):
+    for line in (
+        "Acme Corp",
+        "Invoice Number: INV-2024-003",
+        "Invoice Date: 15.11.2024",
+        "",
+        "Total: 4.750,00 EUR",
+    ):
         pdf.cell(0, 9, line, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
@@ -35,7 +41,9 @@ def sample_invoice() -> bytes:
 def main() -> int:
     env = dict(line.split("=", 1) for line in (ROOT / ".stack" / "env").read_text().split())
     api = httpx.Client(
-        base_url=env["FIELDSTONE_URL"], headers={"Authorization": f"Bearer {env['FIELDSTONE_API_KEY']}"}, timeout=30
+        base_url=env["FIELDSTONE_URL"],
+        headers={"Authorization": f"Bearer {env['FIELDSTONE_API_KEY']}"},
+        timeout=30,
     )
     out = sys.stdout
 
@@ -53,13 +61,16 @@ def main() -> int:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    endpoint = api.post("/v1/webhook-endpoints", json={"url": f"http://127.0.0.1:{server.server_address[1]}/hook"})
+    endpoint = api.post(
+        "/v1/webhook-endpoints", json={"url": f"http://127.0.0.1:{server.server_address[1]}/hook"}
+    )
     endpoint.raise_for_status()
     secret = endpoint.json()["secret"]
 
     data = Path(sys.argv[1]).read_bytes() if len(sys.argv) > 1 else sample_invoice()
     file = api.post(
-        "/v1/files", json={"filename": "invoice.pdf", "contentType": "application/pdf", "sizeBytes": len(data)}
+        "/v1/files",
+        json={"filename": "invoice.pdf", "contentType": "application/pdf", "sizeBytes": len(data)},
     ).json()
     httpx.put(file["uploadUrl"], content=data, headers=file["uploadHeaders"]).raise_for_status()
     out.write(f"uploaded {file['fileId']}\n")

@@ -35,7 +35,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         grpc_base=int(os.environ.get("FIELDSTONE_E2E_GRPC_BASE", "28100")),
         db_prefix=f"fse2e_{run}_",
         # Fast webhook retries so a test never waits minutes.
-        extra_env={"webhooks": {"WEBHOOKS_POLL_SECONDS": "0.2"}},
+        extra_env={
+            "webhooks": {
+                "WEBHOOKS_POLL_SECONDS": "0.2",
+                "WEBHOOKS_RETRY_SCHEDULE": "0,0.3,0.3,0.3,0.3,0.3,0.3,0.3",
+                "WEBHOOKS_TIMEOUT_SECONDS": "1",
+                "WEBHOOKS_LEASE_SECONDS": "2",
+            },
+            # A small request rate on the free plan so a burst test reaches the limit quickly;
+            # pro is generous so the property-based test is never throttled.
+            "usage": {
+                "USAGE_PLAN_LIMITS": json.dumps(
+                    {"free": {"requests_per_minute": 40}, "pro": {"requests_per_minute": 100000}}
+                )
+            },
+            "gateway": {"GATEWAY_ANONYMOUS_REQUESTS_PER_MINUTE": "100000"},
+        },
     )
     s = Stack(profile)
     try:

@@ -139,8 +139,10 @@ def test_shape_missing_and_required(invoice_pdf: bytes) -> None:
 def test_deterministic(invoice_pdf: bytes) -> None:
     a = extract(invoice_pdf, INVOICE_VARIABLES).to_dict()
     b = extract(invoice_pdf, INVOICE_VARIABLES).to_dict()
-    a.pop("timingsMs")
-    b.pop("timingsMs")
+    for out in (a, b):  # everything but the timings
+        out.pop("timingsMs")
+        for page in out["pages"]:
+            page.pop("ms")
     assert a == b
 
 
@@ -234,17 +236,11 @@ def test_multiline_descriptions_and_notes_are_not_items(pdf_maker: Callable[...,
     ]
 
 
-def test_ocr_of_a_scanned_page(invoice_pdf: bytes) -> None:
-    pytest.importorskip("rapidocr", reason="OCR extra not installed")
-    import io
+def test_concurrent_calls_are_safe(invoice_pdf: bytes) -> None:
+    """The service runs extract() in worker threads: PDFium is serialised inside the library."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    import pypdfium2 as pdfium
-
-    page = pdfium.PdfDocument(invoice_pdf)[0]
-    image = page.render(scale=150 / 72).to_pil().convert("L")
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    out = extract(buf.getvalue(), INVOICE_VARIABLES)
-    assert out.extracted_data["invoice_number"] == "INV-2024-003"
-    assert out.extracted_data["total_amount"] == 4750.0
-    assert _field(out, "invoice_number").bbox is not None
+    expected = extract(invoice_pdf, INVOICE_VARIABLES).extracted_data
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: extract(invoice_pdf, INVOICE_VARIABLES).extracted_data, range(16)))
+    assert all(r == expected for r in results)

@@ -60,7 +60,15 @@ def test_output_to_dict_is_camel_case() -> None:
         missing_required=[],
     )
     d = out.to_dict()
-    assert set(d) == {"extractedData", "fields", "pageCount", "missingRequired", "timingsMs"}
+    assert set(d) == {
+        "extractedData",
+        "fields",
+        "pageCount",
+        "missingRequired",
+        "timingsMs",
+        "pages",
+        "backend",
+    }
     assert d["fields"][0] == {
         "path": "a",
         "value": 1,
@@ -70,3 +78,13 @@ def test_output_to_dict_is_camel_case() -> None:
         "sourceText": "1",
         "reason": None,
     }
+
+
+def test_template_depth_is_limited() -> None:
+    from fieldstone.extract import extract
+
+    var: dict[str, object] = {"key": "leaf", "type": "string", "context": ""}
+    for i in range(12):
+        var = {"key": f"level{i}", "type": "object", "context": "", "fields": [var]}
+    with pytest.raises(ValueError, match="template too large"):
+        extract(b"Invoice number: 1", [var])

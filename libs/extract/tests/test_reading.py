@@ -126,3 +126,47 @@ def test_image_without_ocr_is_unsupported_or_ocr(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ExtractError) as err:
         extract(buf.getvalue(), VARS)
     assert err.value.code == "UNSUPPORTED_TYPE"
+
+
+def test_scanned_pdf_without_ocr_gives_nulls_with_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fpdf import FPDF
+    from PIL import Image
+
+    from fieldstone.extract.reading import ocr
+
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.add_page()
+    pdf.image(Image.new("RGB", (400, 560), "white"), x=0, y=0, w=210, h=297)
+    monkeypatch.setattr(ocr, "ocr_available", lambda: False)
+    out = extract(bytes(pdf.output()), [*VARS, {"key": "total", "type": "number", "context": "Total"}])
+    assert out.extracted_data == {"invoice_number": None, "total": None}
+    assert all(f.reason and "no text" in f.reason for f in out.fields)
+
+
+def test_rotated_page_is_read_upright() -> None:
+    """A landscape scan stored sideways with /Rotate 90: words and boxes are in the displayed page."""
+    import io
+
+    import pypdfium2 as pdfium
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    with pdf.rotation(90, x=100, y=700):  # drawn bottom-to-top; /Rotate 90 turns it upright
+        pdf.text(100, 700, "Invoice number: ROT-1")
+    doc = pdfium.PdfDocument(bytes(pdf.output()))
+    doc[0].set_rotation(90)
+    buf = io.BytesIO()
+    doc.save(buf)
+    out = extract(buf.getvalue(), VARS)
+    assert out.extracted_data["invoice_number"] == "ROT-1"
+    x0, y0, x1, y1 = _bbox(out)
+    # Displayed, the page is 842 x 595 pt and the text runs left to right.
+    assert 0 <= x0 < x1 <= 842 and 0 <= y0 < y1 <= 595 and x1 - x0 > 1.5 * (y1 - y0)
+
+
+def _bbox(out: object) -> tuple[float, float, float, float]:
+    field = next(f for f in out.fields if f.path == "invoice_number")  # type: ignore[attr-defined]
+    assert field.bbox is not None
+    return field.bbox  # type: ignore[no-any-return]

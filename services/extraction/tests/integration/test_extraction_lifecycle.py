@@ -41,6 +41,9 @@ class FakeQuota:
             raise QuotaExceeded("limit reached")
         self.reserved.append(reservation_id)
 
+    async def release(self, workspace_id: str, reservation_id: str) -> None:
+        self.reserved.remove(reservation_id)
+
 
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:

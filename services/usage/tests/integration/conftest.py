@@ -27,7 +27,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 def plans() -> PlanCatalog:
     """The free plan allows 5 extractions, so tests reach the limit quickly."""
-    return PlanCatalog({**DEFAULT_PLAN_LIMITS, "free": PlanLimits(5, 1024, 10, 60)}, default_plan="free")
+    return PlanCatalog({**DEFAULT_PLAN_LIMITS, "free": PlanLimits(5, 1024, 10, 60, 5)}, default_plan="free")
 
 
 @pytest.fixture

@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from usage_catalog import small_catalog
 
 from fieldstone.common.errors import QuotaExceeded
 from fieldstone.messaging import CloudEvent, InboundMessage, Topics
 from fieldstone.proto.events.v1 import events_pb2
-from fieldstone.usage.domain.model import PlanCatalog
+from fieldstone.usage.domain.plans import PlanCatalog
 from fieldstone.usage.entrypoints.event_handlers import UsageEventHandlers
 from fieldstone.usage.service_layer import handlers
+from fieldstone.usage.service_layer import plans as plan_handlers
 from fieldstone.usage.service_layer.unit_of_work import UsageUnitOfWork
 
 pytestmark = pytest.mark.integration
@@ -22,13 +24,20 @@ pytestmark = pytest.mark.integration
 UowFactory = Callable[[], UsageUnitOfWork]
 # A fixed clock keeps the billing period stable, whenever the tests run.
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
+APRIL = datetime(2025, 4, 1, 0, 0, tzinfo=UTC)
 
 
-async def _counters(pool: asyncpg.Pool, workspace_id: str) -> tuple[int, int]:
+@pytest.fixture(name="plans")
+def _plans() -> PlanCatalog:
+    """The free plan allows 5 extractions, so tests reach the limit quickly."""
+    return small_catalog(5)
+
+
+async def _counters(pool: asyncpg.Pool, workspace_id: str, period: str = "2025-03") -> tuple[int, int]:
     row = await pool.fetchrow(
         "SELECT used, reserved FROM period_usage WHERE workspace_id = $1 AND period_key = $2",
         workspace_id,
-        "2025-03",
+        period,
     )
     return (row["used"], row["reserved"]) if row else (0, 0)
 
@@ -167,3 +176,96 @@ async def test_workspace_created_event_sets_the_plan(uow: UowFactory, plans: Pla
     await UsageEventHandlers(uow, plans).on_auth_event(message)
     summary = await handlers.get_usage(uow(), plans, "ws_1", now=NOW)
     assert (summary.plan, summary.limit) == ("starter", 500)
+
+
+async def test_fifty_concurrent_reserves_against_ten_remaining_admit_exactly_ten(
+    uow: UowFactory, pool: asyncpg.Pool
+) -> None:
+    catalog = small_catalog(50)
+    for i in range(40):
+        await handlers.reserve(uow(), catalog, workspace_id="ws_1", reservation_id=f"ext_held_{i}", now=NOW)
+    results = await asyncio.gather(
+        *(
+            handlers.reserve(uow(), catalog, workspace_id="ws_1", reservation_id=f"ext_{i}", now=NOW)
+            for i in range(50)
+        ),
+        return_exceptions=True,
+    )
+    admitted = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, QuotaExceeded)]
+    assert (len(admitted), len(refused)) == (10, 40)
+    assert "allows 50 extractions" in refused[0].message
+    assert await _counters(pool, "ws_1") == (0, 50)
+    assert await pool.fetchval("SELECT count(*) FROM reservations") == 50
+
+
+async def _outbox_types(pool: asyncpg.Pool) -> list[str]:
+    return [r["ce_type"] for r in await pool.fetch("SELECT ce_type FROM outbox ORDER BY seq")]
+
+
+async def test_thresholds_are_announced_once_in_the_consume_transaction(
+    uow: UowFactory, plans: PlanCatalog, pool: asyncpg.Pool
+) -> None:
+    consumer = UsageEventHandlers(uow, plans, clock=lambda: NOW)
+    for i in range(5):
+        await handlers.reserve(uow(), plans, workspace_id="ws_1", reservation_id=f"ext_{i}", now=NOW)
+    for i in range(5):
+        await consumer.on_extraction_event(
+            _extraction_event("fieldstone.extraction.completed.v1", f"ext_{i}", f"msg_{i}")
+        )
+        if i == 3:  # 4 of 5 = 80 %
+            assert (await _outbox_types(pool))[-1] == "fieldstone.usage.threshold_reached.v1"
+    for i in range(5):  # every event delivered again
+        await consumer.on_extraction_event(
+            _extraction_event("fieldstone.extraction.completed.v1", f"ext_{i}", f"msg_{i}")
+        )
+    recorded, threshold = "fieldstone.usage.recorded.v1", "fieldstone.usage.threshold_reached.v1"
+    assert await _outbox_types(pool) == [recorded] * 4 + [threshold, recorded, threshold]
+    rows = await pool.fetch("SELECT payload FROM outbox WHERE ce_type = $1 ORDER BY seq", threshold)
+    reached = [events_pb2.UsageThresholdReached.FromString(r["payload"]) for r in rows]
+    assert [(e.threshold_percent, e.usage, e.limit, e.period_key) for e in reached] == [
+        (80, 4, 5, "2025-03"),
+        (100, 5, 5, "2025-03"),
+    ]
+    assert await _counters(pool, "ws_1") == (5, 0)
+
+
+async def test_plan_change_applies_to_the_next_reserve(
+    uow: UowFactory, plans: PlanCatalog, pool: asyncpg.Pool
+) -> None:
+    for i in range(5):
+        await handlers.reserve(uow(), plans, workspace_id="ws_1", reservation_id=f"ext_{i}", now=NOW)
+    with pytest.raises(QuotaExceeded):
+        await handlers.reserve(uow(), plans, workspace_id="ws_1", reservation_id="ext_5", now=NOW)
+    change = await plan_handlers.change_plan(uow(), plans, workspace_id="ws_1", plan="core", now=NOW)
+    assert (change.previous_plan, change.plan) == ("free", "core")
+    summary = await handlers.reserve(uow(), plans, workspace_id="ws_1", reservation_id="ext_5", now=NOW)
+    assert (summary.plan, summary.limit, summary.counted) == ("core", 2000, 6)
+    assert await plan_handlers.get_plan_limits(uow(), plans, "ws_1") == ("core", plans.limits["core"])
+    [row] = await pool.fetch("SELECT * FROM outbox")
+    assert (row["topic"], row["key"], row["ce_type"]) == (
+        Topics.USAGE,
+        "ws_1",
+        "fieldstone.workspace_plan.changed.v1",
+    )
+    changed = events_pb2.WorkspacePlanChanged.FromString(row["payload"])
+    assert (changed.workspace_id, changed.plan, changed.previous_plan) == ("ws_1", "core", "free")
+
+
+async def test_workspace_created_never_overrides_a_plan_set_before_it_arrived(
+    uow: UowFactory, plans: PlanCatalog, pool: asyncpg.Pool
+) -> None:
+    await plan_handlers.change_plan(uow(), plans, workspace_id="ws_1", plan="core", now=NOW)
+    assert await plan_handlers.assign_initial_plan(uow(), event_id="msg_ws", workspace_id="ws_1", plan="pro")
+    assert await pool.fetchval("SELECT plan FROM workspace_plans WHERE workspace_id = 'ws_1'") == "core"
+
+
+async def test_a_new_period_starts_from_zero(uow: UowFactory, plans: PlanCatalog, pool: asyncpg.Pool) -> None:
+    for i in range(5):
+        await handlers.reserve(uow(), plans, workspace_id="ws_1", reservation_id=f"ext_{i}", now=NOW)
+    with pytest.raises(QuotaExceeded):
+        await handlers.reserve(uow(), plans, workspace_id="ws_1", reservation_id="ext_5", now=NOW)
+    april = await handlers.reserve(uow(), plans, workspace_id="ws_1", reservation_id="ext_5", now=APRIL)
+    assert (april.period_key, april.counted, april.remaining) == ("2025-04", 1, 4)
+    assert await _counters(pool, "ws_1", "2025-03") == (0, 5)
+    assert await _counters(pool, "ws_1", "2025-04") == (0, 1)

@@ -21,6 +21,7 @@ def test_defaults() -> None:
     plans = load_settings(UsageSettings).plan_catalog()
     assert plans.default_plan == "free"
     assert [plans.extraction_limit(p) for p in ("free", "starter", "core", "pro")] == [50, 500, 2000, 10000]
+    assert [plans.limits_of(p).batch_size for p in ("free", "starter", "core", "pro")] == [10, 50, 200, 1000]
 
 
 def test_plan_limits_json_overrides_only_what_it_names(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,6 +30,7 @@ def test_plan_limits_json_overrides_only_what_it_names(monkeypatch: pytest.Monke
     settings = load_settings(UsageSettings)
     assert settings.plan_limits["starter"].extractions_per_period == 800
     assert settings.plan_limits["starter"].max_pages == 100
+    assert settings.plan_limits["starter"].batch_size == 50
     assert settings.plan_limits["pro"].extractions_per_period == 10000
     assert settings.plan_catalog().extraction_limit(None) == 800
 

@@ -2,121 +2,30 @@
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import pytest
 from google.protobuf.message import Message
+from usage_fakes import FakeState, FakeUnitOfWork
 
 from fieldstone.common.errors import Conflict, QuotaExceeded, ValidationFailed
 from fieldstone.messaging import CloudEvent, InboundMessage, Topics
 from fieldstone.proto.events.v1 import events_pb2
-from fieldstone.usage.domain.model import (
-    DEFAULT_PLAN_LIMITS,
-    Outcome,
-    PeriodUsage,
-    PlanCatalog,
-    PlanLimits,
-    Reservation,
-    ReservationStatus,
-)
+from fieldstone.usage.domain.model import Outcome, PeriodUsage, ReservationStatus
+from fieldstone.usage.domain.plans import DEFAULT_PLAN_LIMITS, PlanCatalog, PlanLimits
 from fieldstone.usage.entrypoints.event_handlers import UsageEventHandlers
 from fieldstone.usage.service_layer import handlers
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
-LIMITS = {**DEFAULT_PLAN_LIMITS, "free": PlanLimits(3, 1, 1, 1)}
+LIMITS = {
+    **DEFAULT_PLAN_LIMITS,
+    "free": PlanLimits(
+        extractions_per_period=3, max_file_bytes=1, max_pages=1, requests_per_minute=1, batch_size=1
+    ),
+}
 PLANS = PlanCatalog(LIMITS, default_plan="free")
-
-
-@dataclass
-class FakeState:
-    plans: dict[str, str] = field(default_factory=dict)
-    periods: dict[tuple[str, str], PeriodUsage] = field(default_factory=dict)
-    reservations: dict[str, Reservation] = field(default_factory=dict)
-    inbox: set[tuple[str, str]] = field(default_factory=set)
-    outbox: list[dict[str, Any]] = field(default_factory=list)
-
-
-class FakeUsageRepository:
-    def __init__(self, state: FakeState) -> None:
-        self.state = state
-
-    async def plan_of(self, workspace_id: str) -> str | None:
-        return self.state.plans.get(workspace_id)
-
-    async def set_plan(self, workspace_id: str, plan: str) -> None:
-        self.state.plans[workspace_id] = plan
-
-    async def get_period(self, workspace_id: str, period_key: str) -> PeriodUsage:
-        return replace(
-            self.state.periods.get((workspace_id, period_key), PeriodUsage(workspace_id, period_key))
-        )
-
-    async def lock_period(self, workspace_id: str, period_key: str) -> PeriodUsage:
-        self.state.periods.setdefault((workspace_id, period_key), PeriodUsage(workspace_id, period_key))
-        return await self.get_period(workspace_id, period_key)
-
-    async def save_period(self, usage: PeriodUsage) -> None:
-        self.state.periods[(usage.workspace_id, usage.period_key)] = replace(usage)
-
-    async def get_reservation(self, reservation_id: str, *, for_update: bool = False) -> Reservation | None:
-        found = self.state.reservations.get(reservation_id)
-        return replace(found) if found else None
-
-    async def add_reservation(self, reservation: Reservation) -> bool:
-        if reservation.reservation_id in self.state.reservations:
-            return False
-        self.state.reservations[reservation.reservation_id] = replace(reservation)
-        return True
-
-    async def save_reservation(self, reservation: Reservation) -> None:
-        self.state.reservations[reservation.reservation_id] = replace(reservation)
-
-
-class FakeUnitOfWork:
-    """Works on a copy of the state and keeps it only on commit, like a transaction."""
-
-    def __init__(self, state: FakeState) -> None:
-        self.committed_state = state
-        self.commits = 0
-        self.repo = FakeUsageRepository(state)
-
-    async def __aenter__(self) -> Self:
-        self.repo = FakeUsageRepository(copy.deepcopy(self.committed_state))
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.repo = FakeUsageRepository(self.committed_state)
-
-    async def commit(self) -> None:
-        self.committed_state.__dict__.update(self.repo.state.__dict__)
-        self.commits += 1
-
-    async def claim(self, consumer: str, event_id: str) -> bool:
-        if (consumer, event_id) in self.repo.state.inbox:
-            return False
-        self.repo.state.inbox.add((consumer, event_id))
-        return True
-
-    async def publish(
-        self, *, topic: str, key: str, ce_type: str, source: str, subject: str, message: Message
-    ) -> str:
-        self.repo.state.outbox.append(
-            {
-                "topic": topic,
-                "key": key,
-                "ce_type": ce_type,
-                "source": source,
-                "subject": subject,
-                "message": message,
-            }
-        )
-        return f"msg_{len(self.repo.state.outbox)}"
 
 
 @pytest.fixture

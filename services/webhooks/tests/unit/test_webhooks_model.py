@@ -5,6 +5,7 @@ from ipaddress import ip_network
 import pytest
 
 from fieldstone.common.errors import ValidationFailed
+from fieldstone.common.ids import is_valid_id
 from fieldstone.webhooks.domain import model
 
 OUTCOME = model.ExtractionOutcome(
@@ -105,9 +106,28 @@ def test_body_keeps_type_timestamp_data_order_whatever_the_storage_order() -> No
     assert body == model.render_body(payload)
 
 
-def test_excerpt_is_at_most_one_kib() -> None:
-    assert len(model.excerpt(b"x" * 5000)) == 1024
-    assert model.excerpt(b"\xff ok") == "\ufffd ok"
+def test_response_body_is_kept_up_to_20_kib() -> None:
+    assert len(model.excerpt(b"x" * 50_000)) == 20 * 1024
+    assert model.excerpt(b"\xff ok\x00") == "\ufffd ok\ufffd"
+
+
+def test_event_ids_are_stable_per_occurrence_and_endpoint() -> None:
+    at = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
+    first = model.stable_event_id("msg_1", "whep_a", at)
+    assert first == model.stable_event_id("msg_1", "whep_a", at)
+    assert is_valid_id(first, "evt")
+    assert first != model.stable_event_id("msg_1", "whep_b", at)
+    assert first != model.stable_event_id("msg_2", "whep_a", at)
+    # Time-sortable like every id: a later occurrence sorts after.
+    assert model.stable_event_id("msg_0", "whep_a", at.replace(second=8)) > first
+
+
+def test_event_filter_is_validated() -> None:
+    assert model.validate_event_filter("whep_1", "", "failed") == model.EventFilter("whep_1", None, "failed")
+    with pytest.raises(ValidationFailed, match="status"):
+        model.validate_event_filter("", "", "lost")
+    with pytest.raises(ValidationFailed, match="type"):
+        model.validate_event_filter("", "extraction.started", "")
 
 
 @pytest.mark.parametrize(("code", "ok"), [(200, True), (204, True), (299, True), (301, False), (500, False)])

@@ -32,14 +32,14 @@ def test_default_schedule_is_the_documented_one() -> None:
 @pytest.mark.parametrize(
     ("attempts_made", "base"), [(1, 5), (2, 300), (3, 1800), (4, 7200), (5, 18000), (6, 36000), (7, 36000)]
 )
-def test_delay_follows_the_schedule_within_ten_percent(attempts_made: int, base: float) -> None:
-    assert retry_delay(attempts_made, DEFAULT_SCHEDULE, rng=FixedRandom("low")) == pytest.approx(base * 0.9)
-    assert retry_delay(attempts_made, DEFAULT_SCHEDULE, rng=FixedRandom("high")) == pytest.approx(base * 1.1)
+def test_delay_follows_the_schedule_within_twenty_percent(attempts_made: int, base: float) -> None:
+    assert retry_delay(attempts_made, DEFAULT_SCHEDULE, rng=FixedRandom("low")) == pytest.approx(base * 0.8)
+    assert retry_delay(attempts_made, DEFAULT_SCHEDULE, rng=FixedRandom("high")) == pytest.approx(base * 1.2)
     rng = random.Random(42)
     for _ in range(200):
         delay = retry_delay(attempts_made, DEFAULT_SCHEDULE, rng=rng)
         assert delay is not None
-        assert base * 0.9 <= delay <= base * 1.1
+        assert base * 0.8 <= delay <= base * 1.2
 
 
 def test_jitter_spreads_retries() -> None:
@@ -58,7 +58,7 @@ def test_longer_retry_after_wins() -> None:
 
 
 def test_shorter_retry_after_does_not_shorten_the_schedule() -> None:
-    assert retry_delay(2, DEFAULT_SCHEDULE, retry_after=1, rng=FixedRandom("low")) == pytest.approx(270)
+    assert retry_delay(2, DEFAULT_SCHEDULE, retry_after=1, rng=FixedRandom("low")) == pytest.approx(240)
 
 
 def test_retry_after_is_capped() -> None:

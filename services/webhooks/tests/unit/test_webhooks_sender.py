@@ -45,8 +45,8 @@ async def test_request_goes_to_the_checked_address_with_the_original_host() -> N
     await sender.aclose()
     assert result.status_code == 503
     assert result.retry_after == "60"
-    assert result.response_excerpt == ("busy" * 256)
-    assert body.read == 3  # the rest of a large body is never downloaded
+    assert result.response_body == ("busy" * 5120)  # 20 KiB
+    assert body.read == 52  # the rest of a large body is never downloaded
     assert result.error is None
     (request,) = seen
     assert str(request.url) == "https://93.184.216.34:8443/in?x=1"  # the private address was skipped
@@ -107,3 +107,17 @@ async def test_network_failure_is_an_error_not_an_exception() -> None:
     await sender.aclose()
     assert result.status_code is None
     assert result.error == "ConnectError: connection refused"
+
+
+async def test_allow_listed_host_may_resolve_anywhere_others_may_not() -> None:
+    sender = WebhookSender(
+        timeout_seconds=5,
+        allowed_hosts=("Receiver.Internal",),
+        resolver=_resolver("10.1.2.3"),
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, stream=Chunks())),
+    )
+    trusted = await sender.post("https://receiver.internal./hook", b"{}", {})
+    other = await sender.post("https://other.internal/hook", b"{}", {})
+    await sender.aclose()
+    assert (trusted.status_code, trusted.error) == (200, None)
+    assert (other.status_code, other.error) == (None, REFUSED)

@@ -39,8 +39,9 @@ KINDS: dict[str, ErrorKind] = {
     )
 }
 
-# The trailing-metadata key that carries the public code across gRPC.
+# The trailing-metadata keys that carry the public code (and a retry hint) across gRPC.
 GRPC_CODE_KEY = "fs-error-code"
+GRPC_RETRY_AFTER_KEY = "fs-retry-after"
 
 _BY_GRPC_STATUS: dict[grpc.StatusCode, str] = {
     grpc.StatusCode.INVALID_ARGUMENT: "VALIDATION_ERROR",

@@ -42,32 +42,51 @@ def add_trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """JSON lines on stdout: one event per line with service, level, time and trace ids."""
+    """JSON lines on stdout: one event per line with service, level, time and trace ids.
+
+    Records of the standard `logging` module (uvicorn, aiokafka, grpc...) go through the
+    same processors, so every line of a service's log is JSON and redacted.
+    """
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
-    processors: list[Any] = [
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_trace_ids,
-        structlog.processors.format_exc_info,
-        redact_secrets,
-        structlog.processors.JSONRenderer(),
     ]
     structlog.configure(
-        processors=processors,
+        processors=[
+            *shared,
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            structlog.processors.JSONRenderer(),
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    # Libraries that use the standard logging module go through the same JSON output.
-    logging.basicConfig(
-        level=max(numeric, logging.WARNING),
-        format='{"event": "%(message)s", "logger": "%(name)s", "level": "%(levelname)s"}',
-        stream=sys.stdout,
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_secrets,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
     )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    # Libraries are chatty at INFO; their warnings and errors are what an operator needs.
+    root.setLevel(max(numeric, logging.WARNING))
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
 
 
 def get_logger(name: str | None = None) -> Any:

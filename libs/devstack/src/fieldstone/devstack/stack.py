@@ -109,6 +109,7 @@ class Stack:
             env["FILES_S3_PUBLIC_URL"] = f"http://{p.s3_endpoint}"
             env["FILES_BUCKET"] = f"fieldstone-{p.name}-uploads"
             env["FILES_NOTIFY_QUEUE_ARN"] = p.notify_arn
+            env["FILES_USAGE_GRPC_TARGET"] = p.target("usage")
         elif service == "extraction":
             env.update({f"EXTRACTION_{k}": v for k, v in s3.items()})
             env["EXTRACTION_FILES_GRPC_TARGET"] = p.target("files")

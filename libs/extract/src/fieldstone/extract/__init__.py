@@ -5,8 +5,30 @@
 >>> out.extracted_data["invoice_number"]
 """
 
+from fieldstone.extract.backends import (
+    Backend,
+    BackendResult,
+    ExtractionRequest,
+    backend_names,
+    get_backend,
+    register_backend,
+)
 from fieldstone.extract.engine import extract
 from fieldstone.extract.errors import ERROR_CODES, ExtractError
-from fieldstone.extract.models import ExtractionOutput, FieldResult, Variable
+from fieldstone.extract.models import ExtractionOutput, FieldResult, PageInfo, Variable
 
-__all__ = ["ERROR_CODES", "ExtractError", "ExtractionOutput", "FieldResult", "Variable", "extract"]
+__all__ = [
+    "ERROR_CODES",
+    "Backend",
+    "BackendResult",
+    "ExtractError",
+    "ExtractionOutput",
+    "ExtractionRequest",
+    "FieldResult",
+    "PageInfo",
+    "Variable",
+    "backend_names",
+    "extract",
+    "get_backend",
+    "register_backend",
+]

@@ -51,6 +51,7 @@ CONCEPTS: tuple[Concept, ...] = (
         _labels(
             "invoice number|invoice no|invoice nr|invoice num|invoice id|invoice #|invoice|bill number|bill no|"
             "receipt number|receipt no|document number|document no|tax invoice number|invoice reference|"
+            "ticket no|ticket number|ticket n|numero de ticket|bonnummer|bon nr|kassenbon nr|quittung nr|"
             "rechnungsnummer|rechnungsnr|rechnung nr|rechnung|rechnungs nr|belegnummer|beleg nr|"
             "numero de facture|facture n|facture no|facture numero|n de facture|no de facture|facture|"
             "factuurnummer|factuurnr|factuur nr|factuur|"
@@ -98,7 +99,7 @@ CONCEPTS: tuple[Concept, ...] = (
             "due date|payment due|payment due date|date due|due on|due by|pay by|payable by|payment deadline|"
             "faelligkeitsdatum|faelligkeit|fallig am|faellig am|fallig|zahlbar bis|zahlungsziel|"
             "date d echeance|echeance|date limite de paiement|a payer avant le|a regler avant le|"
-            "vervaldatum|vervaldag|uiterste betaaldatum|te betalen voor|"
+            "vervaldatum|vervaldag|uiterste betaaldatum|te betalen voor|betalen voor|uiterlijk betalen op|"
             "termin platnosci|fecha de vencimiento|vencimiento|data di scadenza|scadenza|data de vencimento"
         ),
     ),
@@ -160,6 +161,8 @@ CONCEPTS: tuple[Concept, ...] = (
         _labels(
             "subtotal|sub total|net amount|total net|net total|amount before tax|total excl vat|total excl tax|"
             "total excluding vat|total excluding tax|total before tax|untaxed amount|total without vat|"
+            "amount without vat|total amount without vat|total exkl mwst|exkl mwst|total ohne mwst|"
+            "total hors tva|hors tva|"
             "nettobetrag|netto|zwischensumme|summe netto|gesamt netto|nettosumme|gesamtbetrag netto|"
             "total ht|montant ht|sous total|total hors taxes|montant hors taxes|"
             "subtotaal|exclusief btw|totaal excl btw|excl btw|bedrag excl btw|"
@@ -401,6 +404,37 @@ CONCEPTS: tuple[Concept, ...] = (
         _labels("siren|rcs|r c s|siret"),
         extra={"digits": "9"},
     ),
+    # Address parts: found from the layout of address blocks (address.py), or from labels.
+    Concept(
+        "street",
+        "text",
+        {"street": 5, "address line": 3, "house number": 2},
+        _labels("street|street address|address|strasse|anschrift|adresse|rue|adres|straat|ulica|calle|via"),
+    ),
+    Concept(
+        "postal_code",
+        "code",
+        {"postal code": 5, "zip": 5, "postcode": 5, "post code": 5, "plz": 5},
+        _labels("zip|zip code|postal code|postcode|post code|plz|code postal|kod pocztowy|cap|cp"),
+    ),
+    Concept(
+        "city",
+        "text",
+        {"city": 5, "town": 4, "municipality": 3},
+        _labels("city|town|ort|stadt|ville|plaats|woonplaats|miasto|ciudad|citta|localite"),
+    ),
+    Concept(
+        "state",
+        "code",
+        {"state": 4, "province": 4, "region": 3, "county": 2},
+        _labels("state|province|region|county|bundesland|provincie"),
+    ),
+    Concept(
+        "country",
+        "text",
+        {"country": 5, "iso 3166": 4},
+        _labels("country|land|pays|kraj|pais|paese"),
+    ),
     # Table columns (line items).
     Concept(
         "description",
@@ -433,6 +467,7 @@ CONCEPTS: tuple[Concept, ...] = (
         {"quantity": 5, "qty": 5, "count": 2, "number of": 2, "units": 1, "rooms": 1},
         _labels(
             "quantity|qty|qte|units|pcs|count|menge|anzahl|stk|stueck|quantite|nombre|aantal|hoeveelheid|ilosc|"
+            "hours|hrs|std|stunden|heures|uren|"
             "cantidad|cant|quantita|qta|quantidade"
         ),
         table_column=True,

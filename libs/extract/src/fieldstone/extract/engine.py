@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fieldstone.extract import fallbacks, tables
+from fieldstone.extract.backends import Backend, ExtractionRequest, get_backend
 from fieldstone.extract.dates import DateOrder, numeric_order_evidence
 from fieldstone.extract.fields import (
     MIN_SCORE,
@@ -21,9 +22,12 @@ from fieldstone.extract.fields import (
 )
 from fieldstone.extract.labels import FieldSpec, LabelMatcher, LineTokens, build_spec
 from fieldstone.extract.layout import Document, Line
-from fieldstone.extract.models import ExtractionOutput, FieldResult, Variable
+from fieldstone.extract.models import ExtractionOutput, FieldResult, PageInfo, Variable
 from fieldstone.extract.reading import read_document
 from fieldstone.extract.values import Decimal, decimal_votes, find_currencies
+
+MAX_TEMPLATE_DEPTH = 8
+MAX_TEMPLATE_FIELDS = 2000
 
 
 def _as_variables(variables: Sequence[Variable | Mapping[str, Any]]) -> list[Variable]:
@@ -31,6 +35,16 @@ def _as_variables(variables: Sequence[Variable | Mapping[str, Any]]) -> list[Var
     keys = [v.key for v in out]
     if len(keys) != len(set(keys)):
         raise ValueError("variable keys must be unique")
+    count = 0
+    stack = [(v, 1) for v in out]
+    while stack:  # iterative, so a hostile template cannot exhaust the recursion limit here
+        var, depth = stack.pop()
+        count += 1
+        if depth > MAX_TEMPLATE_DEPTH or count > MAX_TEMPLATE_FIELDS:
+            raise ValueError(
+                f"template too large: at most {MAX_TEMPLATE_DEPTH} levels and {MAX_TEMPLATE_FIELDS} variables"
+            )
+        stack.extend((f, depth + 1) for f in var.fields or [])
     return out
 
 
@@ -42,29 +56,36 @@ def extract(
     filename: str | None = None,
     content_type: str | None = None,
     max_pages: int = 500,
+    backend: str | Backend | None = None,
 ) -> ExtractionOutput:
     """Extract the template's variables from a document (PDF, image or plain text).
 
-    Raises :class:`~fieldstone.extract.errors.ExtractError` for documents that cannot be processed and
-    ``pydantic.ValidationError`` / ``ValueError`` for an invalid template. Synchronous and CPU-bound.
+    ``backend`` names a registered :mod:`~fieldstone.extract.backends` backend (default ``builtin``)
+    or is a backend object. Raises :class:`~fieldstone.extract.errors.ExtractError` for documents that
+    cannot be processed and ``pydantic.ValidationError`` / ``ValueError`` for an invalid template or an
+    unknown backend. Synchronous and CPU-bound.
     """
     t0 = time.perf_counter()
     template = _as_variables(variables)
+    chosen = backend if isinstance(backend, Backend) else get_backend(backend)
     timings: dict[str, float] = {}
     doc = read_document(
         data, pages=pages, filename=filename, content_type=content_type, max_pages=max_pages, timings=timings
     )
     t1 = time.perf_counter()
-    extracted, results = extract_from_document(doc, template)
+    request = ExtractionRequest(doc, template, data, filename, content_type)
+    result = chosen.extract(request)
     timings["match"] = (time.perf_counter() - t1) * 1000
     timings["total"] = (time.perf_counter() - t0) * 1000
-    missing = [r.path for r in results if r.value is None and _is_required(template, r.path)]
+    missing = [r.path for r in result.fields if r.value is None and _is_required(template, r.path)]
     return ExtractionOutput(
-        extracted_data=extracted,
-        fields=results,
+        extracted_data=result.extracted_data,
+        fields=result.fields,
         page_count=doc.page_count,
         timings_ms=timings,
         missing_required=missing,
+        pages=[PageInfo(p.number, p.source, p.ocr, p.read_ms, p.note) for p in doc.pages],
+        backend=chosen.name,
     )
 
 

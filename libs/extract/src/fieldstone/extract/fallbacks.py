@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+from fieldstone.extract.address import CUSTOMER_LABELS, address_candidate
 from fieldstone.extract.dates import find_dates
 from fieldstone.extract.fields import (
     _EMAIL,
@@ -30,22 +31,7 @@ _EU_VAT = re.compile(
     r"\b((?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|GB|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|CHE)"
     r"[\s.-]?[0-9A-Z](?:[\s.-]?[0-9A-Z]){7,13})\b"
 )
-_CUSTOMER_WORDS = (
-    "bill to",
-    "billed to",
-    "ship to",
-    "customer",
-    "client",
-    "kunde",
-    "klant",
-    "destinataire",
-    "facture a",
-    "nabywca",
-    "buyer",
-    "sold to",
-    "invoice to",
-    "attn",
-)
+_CUSTOMER_WORDS = CUSTOMER_LABELS
 
 
 def _first_match(
@@ -287,8 +273,31 @@ def phone(ctx: Context) -> Candidate | None:
 FALLBACKS["phone"] = phone
 
 
+_ADDRESS_PARTS = {
+    "street": "street",
+    "postal_code": "zip",
+    "city": "city",
+    "state": "state",
+    "country": "country",
+}
+
+
+def _address(spec: FieldSpec, ctx: Context) -> Candidate | None:
+    assert spec.concept is not None
+    part = _ADDRESS_PARTS[spec.concept.name]
+    text = fold(f"{spec.var.key.replace('_', ' ')} {spec.var.context}")
+    if part == "country" and ("code" in text or "iso" in text):
+        part = "country_code"
+    if ctx.vendor is None:
+        found = vendor_name(ctx)
+        ctx.vendor = str(found.value) if found is not None else ""
+    return address_candidate(part, spec.var.key, spec.var.context, ctx, ctx.vendor or None)
+
+
 def fallback(spec: FieldSpec, ctx: Context) -> Candidate | None:
     if spec.concept is None:
         return None
+    if spec.concept.name in _ADDRESS_PARTS:
+        return _address(spec, ctx)
     fn = FALLBACKS.get(spec.concept.name)
     return fn(ctx) if fn else None

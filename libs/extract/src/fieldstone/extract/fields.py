@@ -34,6 +34,8 @@ class Context:
     page_heights: dict[int, float]
     lines_by_page: dict[int, list[Line]] = field(default_factory=dict)
     header_rows: dict[int, bool] = field(default_factory=dict)
+    addresses: Any = None  # address blocks, found once on first use (see address.py)
+    vendor: Any = None  # the seller's name candidate, found once on first use
 
     def rel_y(self, line: Line) -> float:
         """Vertical position of a line in the whole document, 0 (top of first page) .. 1 (bottom of last)."""
@@ -465,8 +467,8 @@ def label_candidates(spec: FieldSpec, ctx: Context) -> list[Candidate]:
     for lt in ctx.lines:
         for hit, weight in ctx.matcher.hits_for(spec, lt.line):
             # A label that starts its segment (or line) is a real label, not a word inside a sentence.
-            multi_word = hit.end_token - hit.start_token > 1
-            pos_factor = 1.0 if _starts_segment(hit) else 0.85 if multi_word else 0.6
+            multi_word = len(hit.tokens) > 1
+            pos_factor = 1.0 if _starts_segment(hit) else 0.85 if multi_word else 0.45
             if seller_side and hit.start_token > 0 and lt.toks[hit.start_token - 1] in _THEIR:
                 pos_factor *= 0.6  # "Your VAT number": the buyer's, not the seller's
             best: Candidate | None = None
@@ -505,9 +507,12 @@ def choose(cands: list[Candidate]) -> tuple[Candidate | None, float]:
         return None, 0.0
     best_by_value: dict[str, Candidate] = {}
     support: Counter[str] = Counter()
+    seen: set[tuple[str, int, BBox]] = set()
     for c in cands:
         key = fold(str(c.value))
-        support[key] += 1
+        if (key, c.page, c.bbox) not in seen:  # two labels on one spot are one piece of evidence
+            seen.add((key, c.page, c.bbox))
+            support[key] += 1
         if key not in best_by_value or c.score > best_by_value[key].score:
             best_by_value[key] = c
     ranked = sorted(best_by_value.items(), key=lambda kv: -kv[1].score)

@@ -11,7 +11,7 @@ from rapidfuzz import fuzz, process
 from fieldstone.extract.concepts import CONCEPTS, Concept, ValueKind
 from fieldstone.extract.layout import Line
 from fieldstone.extract.models import Variable
-from fieldstone.extract.normalize import fold, key_words, token_spans, tokens
+from fieldstone.extract.normalize import key_words, token_spans, tokens
 
 # Weight of a label by where it came from: exact concept phrases are the most reliable.
 W_QUOTED = 1.0
@@ -339,7 +339,3 @@ class LabelMatcher:
 
 def owner_of(spec: FieldSpec) -> str:
     return spec.concept.name if spec.concept is not None else f"var:{spec.path}"
-
-
-def folded_line(line: Line) -> str:
-    return fold(line.text)

@@ -96,6 +96,8 @@ class Page:
     lines: list[Line]
     source: PageSource
     note: str | None = None  # why a page has no text (no OCR, OCR failed, ...)
+    read_ms: float = 0.0  # time spent reading this page (text layer, decoding, rendering and OCR)
+    ocr: bool = False  # whether OCR ran on the page (the whole page or images on it)
 
 
 @dataclass(slots=True)

@@ -83,6 +83,26 @@ class FieldResult:
 
 
 @dataclass(slots=True)
+class PageInfo:
+    """How one selected page was read: ``source`` is pdf (text layer), ocr, text or none."""
+
+    number: int
+    source: str
+    ocr: bool = False  # OCR ran on the page (a scan, an image, or large images on a text page)
+    ms: float = 0.0  # time spent reading the page, OCR included
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "page": self.number,
+            "source": self.source,
+            "ocr": self.ocr,
+            "ms": round(self.ms, 2),
+            "note": self.note,
+        }
+
+
+@dataclass(slots=True)
 class ExtractionOutput:
     """Result of :func:`fieldstone.extract.extract`."""
 
@@ -91,6 +111,8 @@ class ExtractionOutput:
     page_count: int
     timings_ms: dict[str, float] = field(default_factory=dict)
     missing_required: list[str] = field(default_factory=list)
+    pages: list[PageInfo] = field(default_factory=list)
+    backend: str = "builtin"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,4 +121,6 @@ class ExtractionOutput:
             "pageCount": self.page_count,
             "missingRequired": list(self.missing_required),
             "timingsMs": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "pages": [p.to_dict() for p in self.pages],
+            "backend": self.backend,
         }

@@ -47,3 +47,8 @@ def key_words(key: str) -> str:
 
 def collapse_ws(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def word_set(text: str) -> frozenset[str]:
+    """A set of words written as one space-separated string (keeps long word tables compact)."""
+    return frozenset(text.split())

@@ -8,6 +8,7 @@ only description text continues the previous item (multi-line descriptions).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +18,13 @@ from fieldstone.extract.fields import Context, Parser, Region, is_header_row, pa
 from fieldstone.extract.labels import FieldSpec, LineTokens, build_spec
 from fieldstone.extract.layout import Line, Word, union_bbox
 from fieldstone.extract.models import FieldResult, Variable
+from fieldstone.extract.normalize import fold
 from fieldstone.extract.values import find_numbers
 
 _TEXT_KINDS = frozenset({"text", "name"})
 _TOTAL_CONCEPTS = frozenset({"total", "subtotal", "tax_amount"})
 MAX_ROWS = 2000
+_QUOTED_NAME = re.compile("['\"\u2018\u201c]([^'\"\u2019\u201d]{2,40})['\"\u2019\u201d]")
 
 
 @dataclass(slots=True)
@@ -91,11 +94,20 @@ def find_header(lt: LineTokens, specs: list[FieldSpec]) -> Header | None:
     if len(assigned) < 2:
         return None
     words = lt.line.words
+    segment_of = [k for k, seg in enumerate(lt.line.segments) for _ in seg.words]
+    last_word = {w1: i for i, (_, w1, _, _) in enumerate(assigned)}
     columns = [Column(words[w0].x0, words[w1].x1, spec, q) for w0, w1, spec, q in assigned]
-    # Header words no field claimed still delimit columns of their own.
+    # Header words no field claimed still delimit columns of their own, unless they trail a claimed
+    # label in the same cell ("Prix unitaire HT", "Amount (EUR)"): then they widen that column.
     for k, w in enumerate(words):
-        if k not in used_words and any(ch.isalnum() for ch in w.text):
-            columns.append(Column(w.x0, w.x1, None, 0.0))
+        if k in used_words or not any(ch.isalnum() for ch in w.text):
+            continue
+        owner = last_word.get(k - 1)
+        if owner is not None and len(segment_of) == len(words) and segment_of[k] == segment_of[k - 1]:
+            columns[owner].x1 = w.x1
+            last_word[k] = owner
+            continue
+        columns.append(Column(w.x0, w.x1, None, 0.0))
     columns.sort(key=lambda c: c.x0)
     merged: list[Column] = []
     for col in columns:  # neighbouring unclaimed words are one unclaimed column ("Rabatt %")
@@ -291,23 +303,69 @@ def _rows_under(header: Header, specs: list[FieldSpec], ctx: Context) -> list[_I
     return items
 
 
+def _section_start(var: Variable, ctx: Context) -> int:
+    """Index of the line that a quoted name in the context ("listed in the 'Detail' section") refers to."""
+    for m in _QUOTED_NAME.finditer(var.context):
+        wanted = fold(m.group(1)).strip()
+        for i, lt in enumerate(ctx.lines):
+            if fold(lt.text).strip(" :") == wanted:
+                return i + 1
+    return 0
+
+
+def _headerless_rows(var: Variable, specs: list[FieldSpec], ctx: Context) -> list[_Item]:
+    """Lists without a header: "Name ....... $1.87" lines, one item each.
+
+    Lines are grouped by indentation and font size; the group with the most distinct names wins, so
+    repeated sub-lines ("Charges", "VAT") under each item do not count as items.
+    """
+    text_specs = [s for s in specs if s.kind in _TEXT_KINDS and s.vtype == "string"]
+    number_specs = [s for s in specs if s.vtype == "number"]
+    if len(text_specs) != 1 or not number_specs:
+        return []
+    groups: dict[tuple[int, int, int], list[_Item]] = {}
+    for lt in ctx.lines[_section_start(var, ctx) :]:
+        segs = lt.line.segments
+        if len(segs) != 2 or not any(ch.isalpha() for ch in segs[0].text) or _is_total_line(ctx, lt.line):
+            continue
+        amounts = [n for n in find_numbers(segs[1].text, ctx.decimal) if not n.percent]
+        if not amounts or find_numbers(segs[0].text, ctx.decimal):
+            continue
+        values: dict[str, Any] = {text_specs[0].var.key: segs[0].text}
+        cells = {text_specs[0].var.key: (list(segs[0].words), segs[0].text)}
+        for spec, n in zip(number_specs, amounts, strict=False):
+            values[spec.var.key] = n.as_json()
+            cells[spec.var.key] = (list(segs[1].words), segs[1].text[n.start : n.end])
+        key = (lt.line.page, round(segs[0].x0 / 4), round(lt.line.height))
+        groups.setdefault(key, []).append(_Item(values, cells, lt.line.page))
+    best: list[_Item] = []
+    for rows in groups.values():
+        names = {fold(str(r.values[text_specs[0].var.key])) for r in rows}
+        best_names = {fold(str(r.values[text_specs[0].var.key])) for r in best}
+        if len(names) >= 2 and len(names) > len(best_names):
+            best = rows
+    return best[:MAX_ROWS]
+
+
 def extract_rows(var: Variable, path: str, ctx: Context) -> tuple[list[dict[str, Any]], list[FieldResult]]:
     item_vars = [f for f in var.fields or [] if f.type not in ("object", "array")]
     specs = [build_spec(f"{path}[].{f.key}", f, in_table=True) for f in item_vars]
     if not specs:
         return [], []
     headers = [h for lt in ctx.lines if (h := find_header(lt, specs)) is not None]
-    if not headers:
-        return [], []
-    best = max(h.score for h in headers)
-    # Tables continue over pages with their header repeated: keep every header nearly as good as the best.
-    chosen = [h for h in headers if h.score >= best - 0.5 and h.score >= 1.5]
     items: list[_Item] = []
     confidence: list[float] = []
-    for header in chosen:
-        rows = _rows_under(header, specs, ctx)
-        items.extend(rows)
-        confidence.extend([min(0.95, 0.5 + 0.12 * header.score)] * len(rows))
+    if headers:
+        best = max(h.score for h in headers)
+        # Tables continue over pages with their header repeated: keep every header nearly as good as the best.
+        chosen = [h for h in headers if h.score >= best - 0.5 and h.score >= 1.5]
+        for header in chosen:
+            rows = _rows_under(header, specs, ctx)
+            items.extend(rows)
+            confidence.extend([min(0.95, 0.5 + 0.12 * header.score)] * len(rows))
+    if not items:
+        items = _headerless_rows(var, specs, ctx)
+        confidence = [0.45] * len(items)
     data: list[dict[str, Any]] = []
     results: list[FieldResult] = []
     for i, (item, conf) in enumerate(zip(items, confidence, strict=True)):

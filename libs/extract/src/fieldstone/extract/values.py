@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from fieldstone.extract.normalize import fold, tokens
+from fieldstone.extract.normalize import fold, tokens, word_set
 
 Decimal = Literal[",", "."]
 
@@ -49,59 +49,9 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "sfr": "CHF",
     "lei": "RON",
 }
-ISO_CURRENCIES: frozenset[str] = frozenset(
-    [
-        "EUR",
-        "USD",
-        "GBP",
-        "JPY",
-        "CHF",
-        "CAD",
-        "AUD",
-        "NZD",
-        "CNY",
-        "HKD",
-        "SGD",
-        "INR",
-        "PLN",
-        "CZK",
-        "HUF",
-        "SEK",
-        "NOK",
-        "DKK",
-        "ISK",
-        "RON",
-        "BGN",
-        "HRK",
-        "RUB",
-        "UAH",
-        "TRY",
-        "BRL",
-        "MXN",
-        "ARS",
-        "CLP",
-        "COP",
-        "PEN",
-        "ZAR",
-        "NGN",
-        "KES",
-        "EGP",
-        "MAD",
-        "AED",
-        "SAR",
-        "QAR",
-        "ILS",
-        "KRW",
-        "TWD",
-        "THB",
-        "VND",
-        "IDR",
-        "MYR",
-        "PHP",
-        "PKR",
-        "BDT",
-        "LKR",
-    ]
+ISO_CURRENCIES: frozenset[str] = word_set(
+    "EUR USD GBP JPY CHF CAD AUD NZD CNY HKD SGD INR PLN CZK HUF SEK NOK DKK ISK RON BGN HRK RUB UAH TRY BRL "
+    "MXN ARS CLP COP PEN ZAR NGN KES EGP MAD AED SAR QAR ILS KRW TWD THB VND IDR MYR PHP PKR BDT LKR"
 )
 CURRENCY_NAMES: dict[str, str] = {
     "euro": "EUR",
@@ -251,40 +201,8 @@ def parse_currency(text: str) -> str | None:
     return found[0][0] if found else None
 
 
-_TRUE = {
-    "yes",
-    "y",
-    "true",
-    "ja",
-    "j",
-    "oui",
-    "si",
-    "x",
-    "checked",
-    "1",
-    "on",
-    "wahr",
-    "vrai",
-    "waar",
-    "tak",
-    "sim",
-}
-_FALSE = {
-    "no",
-    "n",
-    "false",
-    "nein",
-    "non",
-    "nee",
-    "nie",
-    "unchecked",
-    "0",
-    "off",
-    "falsch",
-    "faux",
-    "onwaar",
-    "nao",
-}
+_TRUE = word_set("yes y true ja j oui si x checked 1 on wahr vrai waar tak sim")
+_FALSE = word_set("no n false nein non nee nie unchecked 0 off falsch faux onwaar nao")
 _TRUE_MARKS = set("☑☒✓✔✗✘■")
 _FALSE_MARKS = set("☐□")
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
 import grpc
-from fieldstone.common.errors import GRPC_CODE_KEY, FieldstoneError
+from fieldstone.common.errors import GRPC_CODE_KEY, GRPC_RETRY_AFTER_KEY, FieldstoneError
 
 T = TypeVar("T")
 
@@ -28,6 +28,10 @@ async def call(method: Callable[..., Awaitable[T]], request: Any, *, deadline_se
     except grpc.aio.AioRpcError as exc:
         trailing = dict(exc.trailing_metadata() or ())
         code = trailing.get(GRPC_CODE_KEY)
-        raise FieldstoneError.from_grpc(
+        error = FieldstoneError.from_grpc(
             exc.code(), exc.details() or "", code if isinstance(code, str) else None
-        ) from None
+        )
+        retry_after = trailing.get(GRPC_RETRY_AFTER_KEY)
+        if isinstance(retry_after, str) and retry_after.isdigit():
+            error.details["retry_after"] = int(retry_after)
+        raise error from None

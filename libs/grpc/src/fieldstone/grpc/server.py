@@ -10,7 +10,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 import grpc
-from fieldstone.common.errors import GRPC_CODE_KEY, FieldstoneError
+from fieldstone.common.errors import GRPC_CODE_KEY, GRPC_RETRY_AFTER_KEY, FieldstoneError
 from fieldstone.common.logging import get_logger
 
 log = get_logger(__name__)
@@ -36,7 +36,10 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 response = await inner(request, context)
             except FieldstoneError as exc:
                 log.info("grpc call rejected", method=method, code=exc.code, message=exc.message)
-                context.set_trailing_metadata(((GRPC_CODE_KEY, exc.code),))
+                trailing = [(GRPC_CODE_KEY, exc.code)]
+                if "retry_after" in exc.details:
+                    trailing.append((GRPC_RETRY_AFTER_KEY, str(int(exc.details["retry_after"]))))
+                context.set_trailing_metadata(tuple(trailing))
                 await context.abort(exc.kind.grpc_status, exc.message)
             except Exception as exc:
                 if isinstance(exc, grpc.aio.AbortError):

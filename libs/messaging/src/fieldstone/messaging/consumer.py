@@ -44,12 +44,16 @@ class EventConsumer:
         topics: tuple[str, ...],
         handler: Handler,
         max_backoff_seconds: float = 30.0,
+        max_batch: int = 200,
     ) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
         self._topics = topics
         self._handler = handler
         self._max_backoff = max_backoff_seconds
+        # Slow handlers (extraction jobs) take small batches so a batch ends well within
+        # the broker's max poll interval.
+        self._max_batch = max_batch
         self.ready = asyncio.Event()
 
     async def _handle(self, message: InboundMessage, stop: asyncio.Event) -> bool:
@@ -89,7 +93,9 @@ class EventConsumer:
             group_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_records=50,
+            max_poll_records=self._max_batch,
+            # Wake up soon after a record arrives rather than waiting to fill a fetch.
+            fetch_max_wait_ms=50,
         )
         await consumer.start()
         self.ready.set()
@@ -97,6 +103,7 @@ class EventConsumer:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=500)
                 for tp, records in batches.items():
+                    done = None
                     for record in records:
                         message = InboundMessage(
                             topic=record.topic,
@@ -107,13 +114,19 @@ class EventConsumer:
                             event=CloudEvent.from_kafka(list(record.headers), record.value),
                         )
                         if not await self._handle(message, stop):
-                            return  # stopping: this record's offset stays uncommitted
-                        try:
-                            await consumer.commit({TopicPartition(tp.topic, tp.partition): record.offset + 1})
-                        except CommitFailedError:
-                            # The partition moved to another member during a rebalance; it will
-                            # see this record again and the inbox makes that harmless.
-                            log.warning("offset commit failed after rebalance", topic=tp.topic)
-                            break
+                            break  # stopping: this record and the rest stay uncommitted
+                        done = record.offset
+                    if done is None:
+                        continue
+                    # One commit per partition batch: records of a batch that crashed before it
+                    # are redelivered, and the handlers are idempotent.
+                    try:
+                        await consumer.commit({TopicPartition(tp.topic, tp.partition): done + 1})
+                    except CommitFailedError:
+                        # The partition moved to another member during a rebalance; it will
+                        # see these records again and the inbox makes that harmless.
+                        log.warning("offset commit failed after rebalance", topic=tp.topic)
+                if stop.is_set():
+                    return
         finally:
             await consumer.stop()

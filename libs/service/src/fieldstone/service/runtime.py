@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -47,18 +48,25 @@ class Runtime:
         if s.create_database:
             await ensure_database(s.database_url)
         self.pool = await create_pool(s.database_url)
-        await migrate(self.pool, MESSAGING_MIGRATIONS, self.migrations)
+        if s.migrate_on_start:
+            await migrate(self.pool, MESSAGING_MIGRATIONS, self.migrations)
         await ensure_topics(s.kafka_bootstrap)
         self.producer = AIOKafkaProducer(
             bootstrap_servers=s.kafka_bootstrap, enable_idempotence=True, acks="all"
         )
         await self.producer.start()
 
-    def consume(self, purpose: str, topics: tuple[str, ...], handler: Handler) -> None:
+    def consume(
+        self, purpose: str, topics: tuple[str, ...], handler: Handler, *, max_batch: int = 200
+    ) -> None:
         group = f"{self.settings.group_prefix}.{self.name}.{purpose}"
         self._consumers.append(
             EventConsumer(
-                bootstrap=self.settings.kafka_bootstrap, group_id=group, topics=topics, handler=handler
+                bootstrap=self.settings.kafka_bootstrap,
+                group_id=group,
+                topics=topics,
+                handler=handler,
+                max_batch=max_batch,
             )
         )
 
@@ -109,6 +117,9 @@ def run(
     """Entry point of a service process: logging, tracing, infrastructure, then `build` wires the
     service's servicers, consumers and workers onto the opened runtime, then it serves."""
     configure_logging(name, settings.log_level)
+    if sys.argv[1:] == ["migrate"]:
+        asyncio.run(migrate_only(settings, migrations))
+        return
     configure_tracing(name)
 
     async def main() -> None:
@@ -118,3 +129,15 @@ def run(
         await runtime.serve()
 
     asyncio.run(main())
+
+
+async def migrate_only(settings: BaseServiceSettings, migrations: Path) -> None:
+    """`fieldstone-<service> migrate`: apply the schema and exit (the Helm migrations job)."""
+    if settings.create_database:
+        await ensure_database(settings.database_url)
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        applied = await migrate(pool, MESSAGING_MIGRATIONS, migrations)
+        log.info("migrations done", applied=applied)
+    finally:
+        await pool.close()

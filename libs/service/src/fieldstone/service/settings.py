@@ -15,3 +15,5 @@ class BaseServiceSettings(ServiceSettings):
     # Consumer groups are named "<group_prefix>.<service>.<purpose>" so two stacks can share a broker.
     group_prefix: str = "fieldstone"
     create_database: bool = False
+    # Off when a separate migrations job (Helm pre-install/pre-upgrade hook) owns the schema.
+    migrate_on_start: bool = True

@@ -36,5 +36,5 @@ async def build(runtime: Runtime) -> None:
     )
     blobs = BlobStore(s.s3_endpoint, s.s3_access_key, s.s3_secret_key, secure=s.s3_secure)
     engine = DocumentEngine(blobs, max_pages=s.max_pages, timeout_seconds=s.job_timeout_seconds)
-    runtime.consume("jobs", (Topics.EXTRACTION_JOBS,), job_handler(uow, engine, s.max_attempts))
+    runtime.consume("jobs", (Topics.EXTRACTION_JOBS,), job_handler(uow, engine, s.max_attempts), max_batch=4)
     runtime.consume("files", (Topics.FILES,), files_handler(uow))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, get
@@ -12,37 +11,24 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.response import Response
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldstone.gateway.clients import Clients
 from fieldstone.gateway.controllers.extractions import ExtractionsController
 from fieldstone.gateway.controllers.files import FilesController
+from fieldstone.gateway.controllers.keys import ApiKeysController, ServiceAccountsController
 from fieldstone.gateway.controllers.usage import get_usage
 from fieldstone.gateway.controllers.webhooks import WebhookEndpointsController, WebhookEventsController
+from fieldstone.gateway.conventions import (
+    Context,
+    idempotency_middleware,
+    input_hygiene_middleware,
+    rate_limit_middleware,
+    request_id_middleware,
+)
 from fieldstone.gateway.deps import provide_clients, provide_principal
 from fieldstone.gateway.errors import HANDLERS
+from fieldstone.gateway.openapi import complete
 from fieldstone.gateway.security import Authenticator
-
-
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
-    """Gives every request an id (or keeps a sane incoming X-Request-Id) and echoes it."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # type: ignore[comparison-overlap]
-            await app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if 0 < len(incoming) <= 64 and incoming.isascii() else f"req_{uuid.uuid4().hex}"
-        scope.setdefault("state", {})["request_id"] = rid  # type: ignore[typeddict-unknown-key]
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]  # type: ignore[typeddict-unknown-key]
-            await send(message)
-
-        await app(scope, receive, send_with_id)
-
-    return middleware
 
 
 @get("/healthz", tags=["operations"], include_in_schema=False)
@@ -75,13 +61,14 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @get("/openapi.json", tags=["operations"], include_in_schema=False, media_type=MediaType.JSON)
 async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    schema: dict[str, Any] = request.app.openapi_schema.to_schema()
-    return schema
+    return complete(request.app.openapi_schema.to_schema())
 
 
 def create_app(clients: Clients, authenticator: Authenticator, **kwargs: Any) -> Litestar:
     return Litestar(
         route_handlers=[
+            ServiceAccountsController,
+            ApiKeysController,
             FilesController,
             ExtractionsController,
             WebhookEndpointsController,
@@ -96,7 +83,7 @@ def create_app(clients: Clients, authenticator: Authenticator, **kwargs: Any) ->
             "clients": Provide(provide_clients, sync_to_thread=False),
         },
         exception_handlers=HANDLERS,
-        middleware=[request_id_middleware],
+        logging_config=None,  # logging is configured once, as JSON, by fieldstone.common
         openapi_config=OpenAPIConfig(
             title="Fieldstone API",
             version="1.0.0",
@@ -106,4 +93,12 @@ def create_app(clients: Clients, authenticator: Authenticator, **kwargs: Any) ->
         ),
         state=State({"clients": clients, "authenticator": authenticator}),
         **kwargs,
+    )
+
+
+def create_asgi(clients: Clients, ctx: Context) -> Any:
+    """The served application: the API conventions wrap every request, routed or not."""
+    app: Any = create_app(clients, ctx.authenticator)
+    return request_id_middleware(
+        input_hygiene_middleware(rate_limit_middleware(ctx, idempotency_middleware(ctx, app)))
     )

@@ -19,6 +19,11 @@ class GatewaySettings(BaseSettings):
     usage_grpc_target: str
     group_prefix: str = "fieldstone"
     create_database: bool = False
+    migrate_on_start: bool = True
     log_level: str = "INFO"
     # Verified keys are cached this long; a revocation event evicts them at once.
     auth_cache_seconds: float = 10.0
+    # Requests per minute come from the usage service's plans; this table is the fallback when
+    # usage cannot be reached. Requests without a valid key are limited per client address.
+    plan_requests_per_minute: dict[str, int] = {"free": 60, "starter": 300, "core": 1200, "pro": 6000}
+    anonymous_requests_per_minute: int = 60

@@ -34,16 +34,21 @@ def request_id(request: Request[Any, Any, Any]) -> str:
 
 
 def envelope(
-    request: Request[Any, Any, Any], status: int, code: str, message: str, **extra: Any
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
 ) -> Response[Any]:
-    body: dict[str, Any] = {"code": code, "message": message, "requestId": request_id(request), **extra}
-    return Response({"error": body}, status_code=status, media_type=MediaType.JSON)
+    body: dict[str, Any] = {"code": code, "message": message, "requestId": request_id(request)}
+    return Response({"error": body}, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
 def fieldstone_error(request: Request[Any, Any, Any], exc: FieldstoneError) -> Response[Any]:
     if exc.kind.http_status >= 500:
         log.warning("request failed upstream", code=exc.code, message=exc.message, path=request.url.path)
-    return envelope(request, exc.kind.http_status, exc.code, exc.message)
+    headers = {"Retry-After": str(int(exc.details["retry_after"]))} if "retry_after" in exc.details else None
+    return envelope(request, exc.kind.http_status, exc.code, exc.message, headers)
 
 
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -31,9 +31,16 @@ def file_object(f: Any) -> dict[str, Any]:
         "status": _enum_name(files_pb2.FileStatus, f.status, "FILE_STATUS_"),
         "rejectionReason": f.rejection_reason or None,
         "rejectionMessage": f.rejection_message or None,
+        "pageCount": f.page_count or None,
         "createdAt": _time(f, "created_at"),
         "uploadedAt": _time(f, "uploaded_at"),
+        "deletedAt": _time(f, "deleted_at"),
     }
+
+
+def file_limits(limits: Any) -> dict[str, Any]:
+    """The plan limits a file is checked against (shown when it is created)."""
+    return {"limits": {"maxFileBytes": limits.max_file_bytes, "maxPages": limits.max_pages}}
 
 
 def extraction_object(e: Any) -> dict[str, Any]:
@@ -75,6 +82,7 @@ def field_object(f: Any) -> dict[str, Any]:
 
 
 def endpoint_object(ep: Any) -> dict[str, Any]:
+    """`WebhookPublic` plus status and timestamps; never the secret."""
     return {
         "id": ep.id,
         "object": "webhook_endpoint",
@@ -84,41 +92,84 @@ def endpoint_object(ep: Any) -> dict[str, Any]:
         "events": list(ep.event_types),
         "description": ep.description or None,
         "active": ep.enabled,
+        "status": "enabled" if ep.enabled else "disabled",
+        "disabledReason": ep.disabled_reason or None,
+        "disabledAt": _time(ep, "disabled_at"),
+        "secretRotatedAt": _time(ep, "secret_rotated_at"),
+        "previousSecretExpiresAt": _time(ep, "previous_secret_expires_at"),
         "createdAt": _time(ep, "created_at"),
+        "updatedAt": _time(ep, "updated_at"),
     }
 
 
-def webhook_event_object(ev: Any) -> dict[str, Any]:
+def webhook_attempt_object(a: Any) -> dict[str, Any]:
+    return {
+        "number": a.number,
+        "trigger": a.trigger,
+        "outcome": a.outcome,
+        "attemptedAt": _time(a, "attempted_at"),
+        "durationMs": a.duration_ms if a.outcome != "in_flight" else None,
+        "statusCode": a.status_code or None,
+        "responseBody": a.response_body or None,
+        "error": a.error or None,
+    }
+
+
+def webhook_event_object(ev: Any, *, attempts: bool = False) -> dict[str, Any]:
+    """One event for one endpoint; `id` is the webhook-id header of every attempt."""
     import json
 
-    return {
+    body: dict[str, Any] = {
         "id": ev.id,
         "object": "webhook_event",
+        "endpointId": ev.endpoint_id,
         "type": ev.type,
-        "payload": json.loads(ev.payload_json) if ev.payload_json else None,
+        "status": ev.status,
+        "attemptCount": ev.attempt_count,
+        "nextAttemptAt": _time(ev, "next_attempt_at"),
+        "lastAttemptAt": _time(ev, "last_attempt_at"),
         "createdAt": _time(ev, "created_at"),
-        "deliveries": [
-            {
-                "id": d.id,
-                "endpointId": d.endpoint_id,
-                "status": d.status,
-                "nextAttemptAt": _time(d, "next_attempt_at"),
-                "attempts": [
-                    {
-                        "number": a.number,
-                        "statusCode": a.status_code or None,
-                        "durationMs": a.duration_ms,
-                        "responseExcerpt": a.response_excerpt or None,
-                        "error": a.error or None,
-                        "attemptedAt": _time(a, "attempted_at"),
-                    }
-                    for a in d.attempts
-                ],
-            }
-            for d in ev.deliveries
-        ],
+        "payload": json.loads(ev.payload_json) if ev.payload_json else None,
     }
+    if attempts:
+        body["attempts"] = [webhook_attempt_object(a) for a in ev.attempts]
+    return body
 
 
 def page(items: list[dict[str, Any]], next_cursor: str) -> dict[str, Any]:
     return {"data": items, "hasMore": bool(next_cursor), "nextCursor": next_cursor or None}
+
+
+def service_account_object(sa: Any) -> dict[str, Any]:
+    return {
+        "id": sa.id,
+        "object": "service_account",
+        "workspaceId": sa.workspace_id,
+        "name": sa.name,
+        "description": sa.description or None,
+        "createdAt": _time(sa, "created_at"),
+        "updatedAt": _time(sa, "updated_at"),
+    }
+
+
+def api_key_object(k: Any) -> dict[str, Any]:
+    """`ApiKeyPublic`: never the key itself nor its hash."""
+    from fieldstone.common.time import utcnow
+
+    revoked_at = from_timestamp(k, "revoked_at")
+    return {
+        "id": k.id,
+        "object": "api_key",
+        "userId": k.service_account_id,
+        "serviceAccountId": k.service_account_id,
+        "workspaceId": k.workspace_id,
+        "name": k.name,
+        "prefix": k.prefix,
+        "scopes": list(k.scopes),
+        "expiresAt": _time(k, "expires_at"),
+        "lastUsedAt": _time(k, "last_used_at"),
+        "createdAt": _time(k, "created_at"),
+        "revoked": revoked_at is not None and revoked_at <= utcnow(),
+        "revokedAt": iso(revoked_at),
+        "rotatedFrom": k.rotated_from or None,
+    }

@@ -5,7 +5,8 @@ Unknown fields are rejected so a typo is a 400, not a silently ignored option.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -15,7 +16,11 @@ NonEmpty = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 class CreateFileBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     filename: NonEmpty
     content_type: Annotated[str, msgspec.Meta(min_length=1, max_length=127)]
-    size_bytes: Annotated[int, msgspec.Meta(gt=0)]
+    size_bytes: Annotated[int, msgspec.Meta(gt=0, le=2**53)]
+
+
+# `GET /v1/files?status=...`: deleted files are never listed.
+FileStatusFilter = Literal["pending_upload", "uploaded", "rejected"]
 
 
 class VariableBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True, omit_defaults=True):
@@ -43,3 +48,34 @@ class CreateWebhookEndpointBody(msgspec.Struct, rename="camel", forbid_unknown_f
     url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
     events: list[str] | None = None
     description: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class UpdateWebhookEndpointBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    """Only the fields sent change. `status` and `active` are two spellings of one switch."""
+
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)] | None = None
+    status: Literal["enabled", "disabled"] | None = None
+    active: bool | None = None
+    events: list[str] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class CreateServiceAccountBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    description: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+
+
+class UpdateServiceAccountBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+
+
+class CreateApiKeyBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=12)]
+    name: Annotated[str, msgspec.Meta(max_length=200)] = "default"
+    expires_at: datetime | None = None
+
+
+class RotateApiKeyBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    # Seconds the old key keeps working (0 = stop at once); default from configuration.
+    overlap_seconds: Annotated[int, msgspec.Meta(ge=0, le=30 * 86400)] | None = None

@@ -19,15 +19,15 @@ async def build(runtime: Runtime) -> None:
     settings = runtime.settings
     if not isinstance(settings, UsageSettings):
         raise TypeError("the usage service needs UsageSettings")
-    plans = settings.plan_catalog()
+    catalog = settings.plan_catalog()
 
     def uow() -> UsageUnitOfWork:
         return UsageUnitOfWork(runtime.pool)
 
-    servicer = UsageServicer(uow, plans)
+    servicer = UsageServicer(uow, catalog)
     runtime.grpc.add(
         usage_pb2_grpc.add_UsageServiceServicer_to_server, servicer, "fieldstone.usage.v1.UsageService"
     )
-    events = UsageEventHandlers(uow, plans)
+    events = UsageEventHandlers(uow, catalog)
     runtime.consume("extractions", (Topics.EXTRACTIONS,), events.on_extraction_event)
     runtime.consume("workspaces", (Topics.AUTH,), events.on_auth_event)

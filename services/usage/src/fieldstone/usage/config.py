@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from fieldstone.service import BaseServiceSettings
-from fieldstone.usage.domain.model import DEFAULT_PLAN_LIMITS, PLANS, PlanCatalog, PlanLimits
+from fieldstone.usage.domain.plans import DEFAULT_PLAN_LIMITS, PLANS, PlanCatalog, PlanLimits
 
 
 class UsageSettings(BaseServiceSettings):

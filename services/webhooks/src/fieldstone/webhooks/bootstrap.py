@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from fieldstone.messaging import Topics
 from fieldstone.proto.webhooks.v1 import webhooks_pb2_grpc
 from fieldstone.service import Runtime
+from fieldstone.webhooks.adapters.due_signal import listening
 from fieldstone.webhooks.adapters.secret_box import SecretBox
 from fieldstone.webhooks.adapters.sender import WebhookSender
 from fieldstone.webhooks.config import WebhooksSettings
@@ -36,15 +39,26 @@ async def build(runtime: Runtime) -> None:
     runtime.consume(
         "extractions", (Topics.EXTRACTIONS,), ExtractionEventsHandler(uow, settings.public_api_url)
     )
-    sender = WebhookSender(timeout_seconds=settings.timeout_seconds, allowed_networks=settings.allowed_cidrs)
+    sender = WebhookSender(
+        timeout_seconds=settings.timeout_seconds,
+        allowed_networks=settings.allowed_cidrs,
+        allowed_hosts=settings.allowed_hosts,
+    )
     runtime.on_close(sender.aclose)
+
+    def listen(wake: Callable[[], None]) -> AbstractAsyncContextManager[None]:
+        return listening(runtime.pool, wake)
+
     dispatcher = DeliveryDispatcher(
         uow,
         sender,
         box,
         schedule=settings.retry_schedule,
         poll_seconds=settings.poll_seconds,
-        lease_seconds=settings.lease_seconds,
+        lease_seconds=settings.lease,
         concurrency=settings.concurrency,
+        endpoint_concurrency=settings.endpoint_concurrency,
+        disable_after_failing_seconds=settings.disable_after_failing_seconds,
+        listen=listen,
     )
     runtime.background(dispatcher.run)

@@ -55,21 +55,17 @@ def page_count(doc: Any) -> int:
 
 
 def _page_transform(page: Any) -> tuple[Affine, float, float]:
-    """Affine map from PDF user space to a top-left-origin, rotation-applied point space."""
-    width, height = page.get_size()  # already rotated, in points
-    scale = 64  # device space is integers: compute the map at 64 px/pt and scale back down
-    sx, sy = round(width * scale), round(height * scale)
-    rot = page.get_rotation() // 90 % 4
-
-    def to_dev(x: float, y: float) -> tuple[float, float]:
-        dx, dy = ctypes.c_int(), ctypes.c_int()
-        pdfium_c.FPDF_PageToDevice(page, 0, 0, sx, sy, rot, x, y, ctypes.byref(dx), ctypes.byref(dy))
-        return dx.value / scale, dy.value / scale
-
-    ox, oy = to_dev(0.0, 0.0)
-    ax, ay = to_dev(1000.0, 0.0)
-    bx, by = to_dev(0.0, 1000.0)
-    return ((ax - ox) / 1000, (bx - ox) / 1000, ox, (ay - oy) / 1000, (by - oy) / 1000, oy), width, height
+    """Affine map from PDF user space to the displayed page: top-left origin, /Rotate applied."""
+    x0, y0, x1, y1 = page.get_bbox()  # effective crop box (inherited boxes resolved)
+    width, height = x1 - x0, y1 - y0
+    rotation = page.get_rotation() % 360
+    if rotation == 90:  # clockwise: the unrotated left edge becomes the top
+        return (0.0, 1.0, -y0, 1.0, 0.0, -x0), height, width
+    if rotation == 180:
+        return (-1.0, 0.0, x1, 0.0, 1.0, -y0), width, height
+    if rotation == 270:
+        return (0.0, -1.0, y1, -1.0, 0.0, x1), height, width
+    return (1.0, 0.0, -x0, 0.0, -1.0, y1), width, height
 
 
 def _apply(m: Affine, x: float, y: float) -> tuple[float, float]:
@@ -87,6 +83,7 @@ class PageRead:
     page: Page
     visible: int
     images: list[BBox]
+    max_image_pixels: int = 0  # the largest embedded image, in its own pixels (bombs are not rendered)
 
     @property
     def scanned(self) -> bool:
@@ -94,16 +91,22 @@ class PageRead:
         return self.visible < MIN_TEXT_CHARS and bool(self.images)
 
 
-def _image_rects(page: Any, matrix: Affine) -> list[BBox]:
+def _image_rects(page: Any, matrix: Affine) -> tuple[list[BBox], int]:
     rects: list[BBox] = []
+    largest = 0
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=3):
         left, bottom, right, top = obj.get_bounds()
         xa, ya = _apply(matrix, left, top)
         xb, yb = _apply(matrix, right, bottom)
         rects.append((min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)))
+        try:
+            px_w, px_h = obj.get_px_size()
+            largest = max(largest, int(px_w) * int(px_h))
+        except Exception:  # not an image PDFium can describe: treat it as small
+            pass
         if len(rects) >= MAX_IMAGES_PER_PAGE:
             break
-    return rects
+    return rects, largest
 
 
 def read_page(doc: Any, number: int) -> PageRead:
@@ -117,12 +120,12 @@ def read_page(doc: Any, number: int) -> PageRead:
                 words, visible = _words_from_textpage(textpage, matrix)
             finally:
                 textpage.close()
-            images = _image_rects(page, matrix)
+            images, largest = _image_rects(page, matrix)
         finally:
             page.close()
     lines = group_lines(words, number)
     return PageRead(
-        Page(number=number, width=width, height=height, lines=lines, source="pdf"), visible, images
+        Page(number=number, width=width, height=height, lines=lines, source="pdf"), visible, images, largest
     )
 
 
@@ -179,16 +182,18 @@ def _words_from_textpage(textpage: Any, matrix: Affine) -> tuple[list[Word], int
     return words, visible
 
 
+def read_pdf_page(doc: Any, number: int) -> PageRead:
+    """:func:`read_page`, with PDFium failures mapped to :class:`ExtractError`."""
+    try:
+        return read_page(doc, number)
+    except ExtractError:
+        raise
+    except Exception as exc:
+        raise ExtractError("UNREADABLE_PDF", f"page {number} could not be read: {exc}") from None
+
+
 def read_pdf_pages(doc: Any, numbers: Sequence[int]) -> list[PageRead]:
-    result: list[PageRead] = []
-    for number in numbers:
-        try:
-            result.append(read_page(doc, number))
-        except ExtractError:
-            raise
-        except Exception as exc:
-            raise ExtractError("UNREADABLE_PDF", f"page {number} could not be read: {exc}") from None
-    return result
+    return [read_pdf_page(doc, number) for number in numbers]
 
 
 def render_page(doc: Any, number: int, dpi: float, max_side_px: int) -> Any:

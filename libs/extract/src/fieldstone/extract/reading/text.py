@@ -10,7 +10,7 @@ from fieldstone.extract.layout import Page, Word, group_lines
 # by the same layout code as PDFs: two or more spaces become a segment gap, one space does not.
 CHAR_WIDTH = 6.0
 LINE_HEIGHT = 12.0
-MAX_LINES = 50_000
+MAX_LINES = 10_000  # a text "page" longer than this is not an invoice; the rest is ignored
 MAX_LINE_CHARS = 2_000
 
 _WORD = re.compile(r"\S+")

@@ -42,11 +42,16 @@ class ApiKeyRecord:
     last_used_at: datetime | None
     revoked_at: datetime | None
     created_at: datetime
+    rotated_from: str | None = None
 
     def usable_at(self, now: datetime) -> bool:
         if self.revoked_at is not None and self.revoked_at <= now:
             return False
         return self.expires_at is None or self.expires_at > now
+
+    def valid_until(self) -> datetime | None:
+        ends = [t for t in (self.expires_at, self.revoked_at) if t is not None]
+        return min(ends) if ends else None
 
     def needs_last_used_update(self, now: datetime) -> bool:
         return self.last_used_at is None or now - self.last_used_at >= LAST_USED_RESOLUTION
@@ -59,3 +64,4 @@ class Principal:
     api_key_id: str
     scopes: list[str]
     plan: str
+    valid_until: datetime | None = None

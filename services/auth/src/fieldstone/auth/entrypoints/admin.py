@@ -50,7 +50,7 @@ async def _run(ns: argparse.Namespace) -> dict[str, Any]:
             )
             return {"workspaceId": ws["id"], "serviceAccountId": sa["id"], "apiKeyId": record.id, "key": key}
         if ns.command == "list-keys":
-            records = await handlers.list_api_keys(uow(), ns.workspace_id)
+            records = await handlers.list_api_keys(uow(), ns.workspace_id, include_revoked=True)
             return {
                 "data": [
                     {

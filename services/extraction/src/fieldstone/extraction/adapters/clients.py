@@ -13,6 +13,7 @@ _FILE_STATUS = {
     files_pb2.FILE_STATUS_PENDING_UPLOAD: "pending_upload",
     files_pb2.FILE_STATUS_UPLOADED: "uploaded",
     files_pb2.FILE_STATUS_REJECTED: "rejected",
+    files_pb2.FILE_STATUS_DELETED: "deleted",
 }
 
 
@@ -21,8 +22,13 @@ class FilesClient:
         self._stub = files_pb2_grpc.FileServiceStub(channel)
 
     async def get(self, workspace_id: str, file_id: str) -> FileInfo:
+        # verify: a pending file's object is checked now, so a lost bucket notification cannot
+        # leave this extraction waiting; include_deleted: a deleted file is refused by name, not 404.
         response = await call(
-            self._stub.GetFile, files_pb2.GetFileRequest(workspace_id=workspace_id, file_id=file_id)
+            self._stub.GetFile,
+            files_pb2.GetFileRequest(
+                workspace_id=workspace_id, file_id=file_id, verify=True, include_deleted=True
+            ),
         )
         f = response.file
         return FileInfo(
@@ -43,6 +49,12 @@ class QuotaClient:
         await call(
             self._stub.Reserve,
             usage_pb2.ReserveRequest(workspace_id=workspace_id, reservation_id=reservation_id),
+        )
+
+    async def release(self, workspace_id: str, reservation_id: str) -> None:
+        await call(
+            self._stub.Release,
+            usage_pb2.ReleaseRequest(workspace_id=workspace_id, reservation_id=reservation_id),
         )
 
 

@@ -32,6 +32,7 @@ def files_handler(
         if message.event is None or message.event.type not in (
             "fieldstone.file.uploaded.v1",
             "fieldstone.file.rejected.v1",
+            "fieldstone.file.deleted.v1",
         ):
             return
         change = events_pb2.FileStatusChanged.FromString(message.event.data)

@@ -33,6 +33,8 @@ class Files(Protocol):
 class Quota(Protocol):
     async def reserve(self, workspace_id: str, reservation_id: str) -> None: ...
 
+    async def release(self, workspace_id: str, reservation_id: str) -> None: ...
+
 
 async def _announce(uow: ExtractionUnitOfWork, r: ExtractionRecord) -> None:
     await publish(
@@ -100,8 +102,10 @@ async def create_extraction(
     if not file_id:
         raise ValidationFailed("fileId is required")
     file = await files.get(workspace_id, file_id)  # NotFound for another workspace's file
-    if file.status == "rejected":
-        raise Conflict(f"file {file_id} was rejected ({file.rejection_reason}) and cannot be extracted")
+    # A pending file is accepted: the extraction waits for its upload (file.uploaded releases it).
+    if file.status in ("rejected", "deleted"):
+        why = f"it was rejected ({file.rejection_reason})" if file.status == "rejected" else "it was deleted"
+        raise Conflict(f"file {file_id} cannot be extracted: {why}")
     record = ExtractionRecord(
         id=new_id("ext"),
         workspace_id=workspace_id,
@@ -119,16 +123,26 @@ async def create_extraction(
         created_at=utcnow(),
         created_by=created_by,
     )
-    async with uow:
-        await uow.extractions.add(record)
-        await _announce(uow, record)
-        if not record.waiting_for_file:
-            await _enqueue(uow, record)
-        # The reservation is taken last, inside the open transaction: a refusal rolls the
-        # extraction back, and the usage service releases it when the failure event arrives.
-        await quota.reserve(workspace_id, record.id)
-        await uow.commit()
+    # Reserve first (idempotent per extraction id, refused over the limit); if the extraction
+    # then fails to commit, the unit is given back, so a failed create never holds quota.
+    await quota.reserve(workspace_id, record.id)
+    try:
+        async with uow:
+            await uow.extractions.add(record)
+            await _announce(uow, record)
+            if not record.waiting_for_file:
+                await _enqueue(uow, record)
+            await uow.commit()
+    except BaseException:
+        await quota.release(workspace_id, record.id)
+        raise
     log.info("extraction queued", extraction_id=record.id, waiting_for_file=record.waiting_for_file)
+    if record.waiting_for_file:
+        # The upload may have been verified between our look at the file and the commit, in
+        # which case its event found nothing waiting yet: look again now that we wait.
+        again = await files.get(workspace_id, file_id)
+        if again.status != "pending_upload":
+            await file_status_changed(uow, file_id, again.status, again.rejection_reason)
     return record
 
 
@@ -147,8 +161,13 @@ async def file_status_changed(
                 await uow.extractions.save(r)
                 await _enqueue(uow, r)
             else:
-                r.status, r.error_code = model.FAILED, "FILE_REJECTED"
-                r.error = f"the file was rejected: {reason or 'unknown reason'}"
+                deleted = status == "deleted"
+                r.status, r.error_code = model.FAILED, "FILE_DELETED" if deleted else "FILE_REJECTED"
+                r.error = (
+                    "the file was deleted"
+                    if deleted
+                    else f"the file was rejected: {reason or 'unknown reason'}"
+                )
                 r.completed_at = utcnow()
                 await uow.extractions.save(r)
                 await _announce(uow, r)

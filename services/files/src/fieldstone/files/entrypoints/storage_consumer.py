@@ -7,16 +7,14 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import unquote_plus
 
 from fieldstone.common.logging import get_logger
-from fieldstone.files.service_layer import handlers
-from fieldstone.files.service_layer.unit_of_work import FilesUnitOfWork
+from fieldstone.files.service_layer import verification
+from fieldstone.files.service_layer.ports import UowFactory, Uploads
 from fieldstone.messaging import InboundMessage
 
 log = get_logger(__name__)
 
 
-def storage_handler(
-    uow_factory: Callable[[], FilesUnitOfWork], blobs: handlers.Blobs, bucket: str
-) -> Callable[[InboundMessage], Awaitable[None]]:
+def storage_handler(uow_factory: UowFactory, uploads: Uploads) -> Callable[[InboundMessage], Awaitable[None]]:
     async def handle(message: InboundMessage) -> None:
         try:
             body = json.loads(message.value or b"{}")
@@ -27,10 +25,11 @@ def storage_handler(
             s3 = record.get("s3") or {}
             name = (s3.get("bucket") or {}).get("name")
             obj = s3.get("object") or {}
-            if name != bucket or "key" not in obj:
+            if name != uploads.bucket or "key" not in obj:
                 continue  # another bucket (or another stack sharing the broker)
-            await handlers.object_created(
-                uow_factory(), blobs, bucket=name, key=unquote_plus(obj["key"]), size=int(obj.get("size", 0))
+            # The notification only says "something was written"; the object itself is checked.
+            await verification.object_created(
+                uow_factory(), uploads, bucket=name, key=unquote_plus(obj["key"])
             )
 
     return handle

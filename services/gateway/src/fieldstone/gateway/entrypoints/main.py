@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import uvicorn
@@ -14,10 +15,11 @@ import uvicorn
 from fieldstone.common.logging import configure_logging, get_logger
 from fieldstone.common.settings import load_settings
 from fieldstone.common.telemetry import configure_tracing
-from fieldstone.gateway.app import create_app
+from fieldstone.gateway.app import create_asgi
 from fieldstone.gateway.clients import Clients
 from fieldstone.gateway.config import GatewaySettings
-from fieldstone.gateway.security import Authenticator
+from fieldstone.gateway.conventions import Context, purge_expired
+from fieldstone.gateway.security import Authenticator, PlanLimits
 from fieldstone.messaging import MIGRATIONS as MESSAGING_MIGRATIONS
 from fieldstone.messaging import EventConsumer, InboundMessage, Topics
 from fieldstone.pg import create_pool, ensure_database, migrate
@@ -31,23 +33,51 @@ async def serve(settings: GatewaySettings) -> None:
     if settings.create_database:
         await ensure_database(settings.database_url)
     pool = await create_pool(settings.database_url, max_size=5)
-    await migrate(pool, MESSAGING_MIGRATIONS, MIGRATIONS)
+    if settings.migrate_on_start:
+        await migrate(pool, MESSAGING_MIGRATIONS, MIGRATIONS)
     clients = Clients.connect(settings)
     authenticator = Authenticator(clients.auth, settings.auth_cache_seconds)
 
+    limits = PlanLimits(
+        clients.usage, settings.plan_requests_per_minute, settings.anonymous_requests_per_minute
+    )
+
     async def on_auth_event(message: InboundMessage) -> None:
-        if message.event and message.event.type == "fieldstone.api_key.revoked.v1":
+        if message.event is None:
+            return
+        if message.event.type == "fieldstone.api_key.revoked.v1":
             authenticator.evict(events_pb2.ApiKeyChanged.FromString(message.event.data).key_hash)
+        elif message.event.type == "fieldstone.workspace_plan.changed.v1":
+            limits.forget(events_pb2.WorkspacePlanChanged.FromString(message.event.data).workspace_id)
 
     # Every replica must see every revocation, so each process has a consumer group of its own.
     group = f"{settings.group_prefix}.gateway.auth.{socket.gethostname()}.{os.getpid()}"
     consumer = EventConsumer(
-        bootstrap=settings.kafka_bootstrap, group_id=group, topics=(Topics.AUTH,), handler=on_auth_event
+        bootstrap=settings.kafka_bootstrap,
+        group_id=group,
+        topics=(Topics.AUTH, Topics.USAGE),
+        handler=on_auth_event,
     )
     stop = asyncio.Event()
     consumer_task = asyncio.create_task(consumer.run(stop))
+    ctx = Context(
+        pool=pool,
+        authenticator=authenticator,
+        plan_rpm=limits.requests_per_minute,
+        anonymous_rpm=settings.anonymous_requests_per_minute,
+    )
+
+    async def purge(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(Exception):
+                await purge_expired(pool)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(300):
+                    await stop.wait()
+
+    purge_task = asyncio.create_task(purge(stop))
     config = uvicorn.Config(
-        create_app(clients, authenticator),
+        create_asgi(clients, ctx),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
@@ -64,13 +94,26 @@ async def serve(settings: GatewaySettings) -> None:
     finally:
         stop.set()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(consumer_task, timeout=10)
+            await asyncio.wait_for(asyncio.gather(consumer_task, purge_task), timeout=10)
         await clients.close()
+        await pool.close()
+
+
+async def migrate_only(settings: GatewaySettings) -> None:
+    if settings.create_database:
+        await ensure_database(settings.database_url)
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        await migrate(pool, MESSAGING_MIGRATIONS, MIGRATIONS)
+    finally:
         await pool.close()
 
 
 def main() -> None:
     settings = load_settings(GatewaySettings)
     configure_logging("gateway", settings.log_level)
+    if sys.argv[1:] == ["migrate"]:
+        asyncio.run(migrate_only(settings))
+        return
     configure_tracing("gateway")
     asyncio.run(serve(settings))

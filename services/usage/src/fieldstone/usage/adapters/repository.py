@@ -8,9 +8,11 @@ from fieldstone.usage.domain.model import PeriodUsage, Reservation, ReservationS
 
 
 class AbstractUsageRepository(Protocol):
-    async def plan_of(self, workspace_id: str) -> str | None: ...
+    async def plan_of(self, workspace_id: str, *, for_update: bool = False) -> str | None: ...
 
     async def set_plan(self, workspace_id: str, plan: str) -> None: ...
+
+    async def set_initial_plan(self, workspace_id: str, plan: str) -> bool: ...
 
     async def get_period(self, workspace_id: str, period_key: str) -> PeriodUsage: ...
 
@@ -26,6 +28,8 @@ class AbstractUsageRepository(Protocol):
 
     async def save_reservation(self, reservation: Reservation) -> None: ...
 
+    async def mark_threshold(self, workspace_id: str, period_key: str, percent: int, limit: int) -> bool: ...
+
 
 def _period(row: Any) -> PeriodUsage:
     return PeriodUsage(row["workspace_id"], row["period_key"], row["used"], row["reserved"])
@@ -35,9 +39,11 @@ class UsageRepository:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
-    async def plan_of(self, workspace_id: str) -> str | None:
+    async def plan_of(self, workspace_id: str, *, for_update: bool = False) -> str | None:
         plan: str | None = await self.conn.fetchval(
-            "SELECT plan FROM workspace_plans WHERE workspace_id = $1", workspace_id
+            "SELECT plan FROM workspace_plans WHERE workspace_id = $1"
+            + (" FOR UPDATE" if for_update else ""),
+            workspace_id,
         )
         return plan
 
@@ -48,6 +54,16 @@ class UsageRepository:
             workspace_id,
             plan,
         )
+
+    async def set_initial_plan(self, workspace_id: str, plan: str) -> bool:
+        """Store the plan only if the workspace has none yet; True if it was stored."""
+        inserted = await self.conn.fetchval(
+            """INSERT INTO workspace_plans (workspace_id, plan) VALUES ($1, $2)
+               ON CONFLICT (workspace_id) DO NOTHING RETURNING 1""",
+            workspace_id,
+            plan,
+        )
+        return inserted is not None
 
     async def get_period(self, workspace_id: str, period_key: str) -> PeriodUsage:
         row = await self.conn.fetchrow(
@@ -112,3 +128,15 @@ class UsageRepository:
             reservation.status.value,
             reservation.settled_at,
         )
+
+    async def mark_threshold(self, workspace_id: str, period_key: str, percent: int, limit: int) -> bool:
+        """Record a reached threshold; False if it was recorded before (then it is not announced again)."""
+        inserted = await self.conn.fetchval(
+            """INSERT INTO usage_thresholds (workspace_id, period_key, percent, plan_limit)
+               VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1""",
+            workspace_id,
+            period_key,
+            percent,
+            limit,
+        )
+        return inserted is not None

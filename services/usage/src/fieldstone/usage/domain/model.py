@@ -1,56 +1,20 @@
-"""Plans, period usage and reservations: the rules of the usage domain (no I/O)."""
+"""Period usage, reservations and thresholds: the rules of the usage ledger (no I/O)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from fieldstone.common.errors import QuotaExceeded
+from fieldstone.common.time import iso
+from fieldstone.usage.domain.periods import BillingPeriod
 
-PLANS = ("free", "starter", "core", "pro")
-_MIB = 1024 * 1024
+# Plans moved to domain/plans.py; still importable from here for existing callers.
+from fieldstone.usage.domain.plans import DEFAULT_PLAN_LIMITS, PLANS, PlanCatalog, PlanLimits  # noqa: F401
 
-
-@dataclass(frozen=True)
-class PlanLimits:
-    """What one plan allows; only `extractions_per_period` is enforced here, the rest by other services."""
-
-    extractions_per_period: int
-    max_file_bytes: int
-    max_pages: int
-    requests_per_minute: int
-
-    def __post_init__(self) -> None:
-        for name, value in vars(self).items():
-            if value < 0:
-                raise ValueError(f"{name} must not be negative")
-
-
-DEFAULT_PLAN_LIMITS: Mapping[str, PlanLimits] = {
-    "free": PlanLimits(50, 10 * _MIB, 20, 60),
-    "starter": PlanLimits(500, 25 * _MIB, 100, 120),
-    "core": PlanLimits(2_000, 50 * _MIB, 300, 300),
-    "pro": PlanLimits(10_000, 100 * _MIB, 1_000, 600),
-}
-
-
-@dataclass(frozen=True)
-class PlanCatalog:
-    limits: Mapping[str, PlanLimits]
-    default_plan: str
-
-    def __post_init__(self) -> None:
-        if self.default_plan not in self.limits:
-            raise ValueError(f"default plan {self.default_plan!r} has no limits")
-
-    def resolve(self, plan: str | None) -> str:
-        """The plan that applies: the workspace's own when known here, else the default."""
-        return plan if plan is not None and plan in self.limits else self.default_plan
-
-    def extraction_limit(self, plan: str | None) -> int:
-        return self.limits[self.resolve(plan)].extractions_per_period
+# Share of the limit (percent) at which usage.threshold_reached is announced.
+THRESHOLD_PERCENTS = (80, 100)
 
 
 class ReservationStatus(StrEnum):
@@ -83,12 +47,21 @@ class PeriodUsage:
     def has_room(self, limit: int) -> bool:
         return self.counted < limit
 
-    def reserve(self, limit: int) -> None:
+    def reserve(self, limit: int, *, plan: str, now: datetime) -> None:
         if not self.has_room(limit):
+            period = BillingPeriod.of_key(self.period_key)
+            resets_at = iso(period.ends_at)
             raise QuotaExceeded(
-                f"workspace {self.workspace_id} has reached its limit of {limit} extractions "
-                f"for period {self.period_key}",
-                details={"limit": limit, "usage": self.counted, "periodKey": self.period_key},
+                f"extraction quota exceeded: the {plan} plan allows {limit} extractions per billing "
+                f"period and {self.counted} are used or reserved in {self.period_key}; "
+                f"the quota resets at {resets_at}",
+                details={
+                    "retry_after": period.seconds_left(now),
+                    "limit": limit,
+                    "usage": self.counted,
+                    "periodKey": self.period_key,
+                    "resetsAt": resets_at,
+                },
             )
         self.reserved += 1
 
@@ -98,6 +71,12 @@ class PeriodUsage:
         self.reserved -= 1
         if outcome is Outcome.CONSUMED:
             self.used += 1
+
+    def thresholds_reached(self, limit: int) -> tuple[int, ...]:
+        """The thresholds (percent of `limit`) the consumed units have reached; none for a zero limit."""
+        if limit <= 0:
+            return ()
+        return tuple(p for p in THRESHOLD_PERCENTS if self.used * 100 >= p * limit)
 
 
 @dataclass
@@ -131,11 +110,30 @@ class UsageSummary:
     used: int
     reserved: int
     limit: int
+    resets_at: datetime
 
     @classmethod
     def of(cls, plan: str, usage: PeriodUsage, limit: int) -> UsageSummary:
-        return cls(plan, usage.period_key, usage.used, usage.reserved, limit)
+        ends = BillingPeriod.of_key(usage.period_key).ends_at
+        return cls(plan, usage.period_key, usage.used, usage.reserved, limit, ends)
 
     @property
     def counted(self) -> int:
         return self.used + self.reserved
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.counted)
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    """The outcome of moving a workspace to a plan."""
+
+    workspace_id: str
+    plan: str
+    previous_plan: str
+
+    @property
+    def changed(self) -> bool:
+        return self.plan != self.previous_plan

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from google.protobuf.message import DecodeError
 
 from fieldstone.common.logging import get_logger
+from fieldstone.common.time import utcnow
 from fieldstone.messaging import InboundMessage
 from fieldstone.proto.events.v1 import events_pb2
-from fieldstone.usage.domain.model import Outcome, PlanCatalog
-from fieldstone.usage.service_layer import handlers
+from fieldstone.usage.domain.model import Outcome
+from fieldstone.usage.domain.plans import PlanCatalog
+from fieldstone.usage.service_layer import handlers, plans
 from fieldstone.usage.service_layer.unit_of_work import AbstractUsageUnitOfWork
 
 log = get_logger(__name__)
@@ -24,9 +27,15 @@ WORKSPACE_CREATED = "fieldstone.workspace.created.v1"
 
 
 class UsageEventHandlers:
-    def __init__(self, uow_factory: Callable[[], AbstractUsageUnitOfWork], plans: PlanCatalog) -> None:
+    def __init__(
+        self,
+        uow_factory: Callable[[], AbstractUsageUnitOfWork],
+        catalog: PlanCatalog,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._uow = uow_factory
-        self._plans = plans
+        self._plans = catalog
+        self._clock = clock
 
     async def on_extraction_event(self, message: InboundMessage) -> None:
         event = message.event
@@ -47,6 +56,7 @@ class UsageEventHandlers:
             event_id=event.id,
             reservation_id=payload.extraction_id,
             outcome=OUTCOMES[event.type],
+            now=self._clock(),
         )
 
     async def on_auth_event(self, message: InboundMessage) -> None:
@@ -63,6 +73,6 @@ class UsageEventHandlers:
             return
         if payload.plan not in self._plans.limits:
             log.warning("workspace has a plan without limits here; the default applies", plan=payload.plan)
-        await handlers.assign_plan(
+        await plans.assign_initial_plan(
             self._uow(), event_id=event.id, workspace_id=payload.workspace_id, plan=payload.plan
         )

@@ -11,28 +11,19 @@ import asyncio
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from ipaddress import ip_address
 
 import httpx
 
 from fieldstone.common.logging import get_logger
+from fieldstone.webhooks.domain.attempts import AttemptResult
 from fieldstone.webhooks.domain.destinations import Address, Network, refusal_reason
-from fieldstone.webhooks.domain.model import EXCERPT_BYTES, excerpt
+from fieldstone.webhooks.domain.model import RESPONSE_BODY_BYTES, excerpt
 
 log = get_logger(__name__)
 
 REFUSED = "destination not allowed"
 Resolver = Callable[[str, int], Awaitable[list[Address]]]
-
-
-@dataclass(frozen=True)
-class SendResult:
-    status_code: int | None
-    duration_ms: int
-    response_excerpt: str
-    error: str | None
-    retry_after: str | None
 
 
 class DestinationRefused(Exception):
@@ -60,11 +51,14 @@ class WebhookSender:
         *,
         timeout_seconds: float,
         allowed_networks: tuple[Network, ...] = (),
+        allowed_hosts: tuple[str, ...] = (),
         resolver: Resolver = resolve,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._timeout = timeout_seconds
         self._allowed = allowed_networks
+        # Host names the operator trusts whatever they resolve to (e.g. an internal receiver).
+        self._allowed_hosts = frozenset(h.lower().rstrip(".") for h in allowed_hosts)
         self._resolve = resolver
         self._client = httpx.AsyncClient(
             follow_redirects=False,
@@ -84,9 +78,10 @@ class WebhookSender:
         target = httpx.URL(url)
         host = target.raw_host.decode("ascii")
         port = target.port or (443 if target.scheme == "https" else 80)
+        trusted = host.lower().rstrip(".") in self._allowed_hosts
         reasons: list[str] = []
         for address in await self._resolve(host, port):
-            reason = refusal_reason(address, self._allowed)
+            reason = None if trusted else refusal_reason(address, self._allowed)
             if reason is None:
                 return self._client.build_request(
                     "POST",
@@ -103,7 +98,7 @@ class WebhookSender:
             reasons.append(f"{address} ({reason})")
         raise DestinationRefused(", ".join(reasons) or "no address")
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> AttemptResult:
         """Send once; never raises for what the network or the receiver did."""
         started = time.perf_counter()
         status_code: int | None = None
@@ -117,7 +112,7 @@ class WebhookSender:
                 try:
                     status_code = response.status_code
                     retry_after = response.headers.get("retry-after")
-                    raw = await _read_prefix(response, EXCERPT_BYTES)
+                    raw = await _read_prefix(response, RESPONSE_BODY_BYTES)
                 finally:
                     await response.aclose()
         except DestinationRefused as exc:
@@ -130,10 +125,10 @@ class WebhookSender:
             error = "could not resolve host"
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-        return SendResult(
+        return AttemptResult(
             status_code=status_code,
             duration_ms=round((time.perf_counter() - started) * 1000),
-            response_excerpt=excerpt(raw),
+            response_body=excerpt(raw),
             error=error,
             retry_after=retry_after,
         )

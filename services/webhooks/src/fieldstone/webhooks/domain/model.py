@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,9 +23,14 @@ CE_TYPES = {
     "fieldstone.extraction.canceled.v1": "extraction.canceled",
 }
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+EVENT_STATUSES = (PENDING, DELIVERED, FAILED)
+IN_FLIGHT, SUCCEEDED = "in_flight", "succeeded"
+# Why an endpoint is disabled.
+MANUAL, GONE, FAILING = "manual", "gone", "failing"
 MAX_URL_LENGTH = 2048
 MAX_DESCRIPTION_LENGTH = 500
-EXCERPT_BYTES = 1024
+# How much of a receiver's answer the attempt log keeps.
+RESPONSE_BODY_BYTES = 20 * 1024
 
 Network = IPv4Network | IPv6Network
 
@@ -39,50 +45,78 @@ class Endpoint:
     enabled: bool
     created_at: datetime
     created_by: str = ""
+    updated_at: datetime | None = None
+    disabled_reason: str | None = None
+    disabled_at: datetime | None = None
+    secret_rotated_at: datetime | None = None
+    previous_secret_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EndpointChanges:
+    """What a client asked to change; None leaves a field as it is."""
+
+    url: str | None = None
+    enabled: bool | None = None
+    event_types: list[str] | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
 class Attempt:
     number: int
+    trigger: str
+    outcome: str
     status_code: int | None
-    duration_ms: int
-    response_excerpt: str
+    duration_ms: int | None
+    response_body: str
     error: str | None
     attempted_at: datetime
 
 
 @dataclass(frozen=True)
-class Delivery:
+class WebhookEvent:
+    """One occurrence for one endpoint; its id is the webhook-id of every attempt."""
+
     id: str
-    event_id: str
+    workspace_id: str
     endpoint_id: str
+    type: str
+    payload: dict[str, Any]
     status: str
     attempt_count: int
     next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    created_at: datetime
     attempts: list[Attempt] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class WebhookEvent:
-    id: str
-    workspace_id: str
-    type: str
-    payload: dict[str, Any]
-    created_at: datetime
-    deliveries: list[Delivery] = field(default_factory=list)
+class EventFilter:
+    endpoint_id: str | None = None
+    type: str | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True)
-class DueDelivery:
-    """A delivery claimed for one attempt, with what is needed to send it."""
+class DueEvent:
+    """An event claimed for one attempt, with what is needed to send it."""
 
     id: str
-    event_id: str
     endpoint_id: str
     workspace_id: str
     url: str
-    sealed_secret: bytes
+    # The sealed current secret, then the previous one while a rotation overlap lasts.
+    sealed_secrets: list[bytes]
     payload: dict[str, Any]
+    # The attempt's number, and the attempt count when the current round began.
+    number: int
+    round_start: int
+
+    @property
+    def position(self) -> int:
+        """Attempts made in this round before this one (0 for the first)."""
+        return self.number - self.round_start - 1
 
 
 @dataclass(frozen=True)
@@ -102,6 +136,22 @@ def webhook_type_for(ce_type: str) -> str | None:
     return CE_TYPES.get(ce_type)
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def stable_event_id(source_event_id: str, endpoint_id: str, occurred_at: datetime) -> str:
+    """The id of the event an occurrence becomes for one endpoint: the same however often the
+    occurrence is processed. A ULID like every id (time of the occurrence, then 80 bits of a hash)."""
+    ms = int(occurred_at.timestamp() * 1000)
+    digest = hashlib.sha256(f"{source_event_id}\n{endpoint_id}".encode()).digest()
+    value = (ms << 80) | int.from_bytes(digest[:10], "big")
+    chars = []
+    for _ in range(26):
+        value, rem = divmod(value, 32)
+        chars.append(_CROCKFORD[rem])
+    return "evt_" + "".join(reversed(chars))
+
+
 def validate_event_types(event_types: list[str]) -> list[str]:
     """The subscribed types in canonical order; none given means the default subscription."""
     if not event_types:
@@ -112,6 +162,21 @@ def validate_event_types(event_types: list[str]) -> list[str]:
             f"unknown event types: {', '.join(unknown)}; expected some of {', '.join(EVENT_TYPES)}"
         )
     return [t for t in EVENT_TYPES if t in event_types]
+
+
+def validate_description(description: str) -> str:
+    description = description.strip()
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise ValidationFailed(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
+    return description
+
+
+def validate_event_filter(endpoint_id: str, event_type: str, status: str) -> EventFilter:
+    if event_type and event_type not in EVENT_TYPES:
+        raise ValidationFailed(f"type must be one of {', '.join(EVENT_TYPES)}")
+    if status and status not in EVENT_STATUSES:
+        raise ValidationFailed(f"status must be one of {', '.join(EVENT_STATUSES)}")
+    return EventFilter(endpoint_id=endpoint_id or None, type=event_type or None, status=status or None)
 
 
 def validate_url(url: str, *, allow_insecure_http: bool, allowed_networks: tuple[Network, ...]) -> str:
@@ -177,8 +242,8 @@ def render_body(payload: dict[str, Any]) -> bytes:
 
 
 def excerpt(raw: bytes) -> str:
-    """At most EXCERPT_BYTES of a response, as text."""
-    return raw[:EXCERPT_BYTES].decode("utf-8", "replace")
+    """At most RESPONSE_BODY_BYTES of a response, as text (Postgres text holds no NUL)."""
+    return raw[:RESPONSE_BODY_BYTES].decode("utf-8", "replace").replace("\x00", "\ufffd")
 
 
 def is_success(status_code: int | None) -> bool:

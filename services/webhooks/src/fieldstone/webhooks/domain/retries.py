@@ -9,7 +9,7 @@ from email.utils import parsedate_to_datetime
 
 # Delay before attempt 1, 2, ...: 0 s, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; then the delivery fails.
 DEFAULT_SCHEDULE = (0.0, 5.0, 300.0, 1_800.0, 7_200.0, 18_000.0, 36_000.0, 36_000.0)
-JITTER = 0.1
+JITTER = 0.2
 # A receiver may ask for more time, but cannot park a delivery for longer than this.
 MAX_RETRY_AFTER_SECONDS = 86_400.0
 
@@ -23,7 +23,7 @@ def retry_delay(
 ) -> float | None:
     """Seconds until the next attempt after `attempts_made` failed ones, or None when none is left.
 
-    The scheduled delay gets ±10 % jitter so retries of many deliveries spread out; a longer
+    The scheduled delay gets ±20 % jitter so retries of many deliveries spread out; a longer
     `Retry-After` from the receiver wins.
     """
     if attempts_made >= len(schedule):

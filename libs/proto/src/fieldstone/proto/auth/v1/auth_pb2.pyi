@@ -23,19 +23,23 @@ class Workspace(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., plan: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ServiceAccount(_message.Message):
-    __slots__ = ("id", "workspace_id", "name", "created_at")
+    __slots__ = ("id", "workspace_id", "name", "created_at", "description", "updated_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     workspace_id: str
     name: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., name: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    description: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., name: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., description: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ApiKey(_message.Message):
-    __slots__ = ("id", "workspace_id", "service_account_id", "name", "prefix", "scopes", "expires_at", "last_used_at", "revoked_at", "created_at")
+    __slots__ = ("id", "workspace_id", "service_account_id", "name", "prefix", "scopes", "expires_at", "last_used_at", "revoked_at", "created_at", "rotated_from")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -46,6 +50,7 @@ class ApiKey(_message.Message):
     LAST_USED_AT_FIELD_NUMBER: _ClassVar[int]
     REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ROTATED_FROM_FIELD_NUMBER: _ClassVar[int]
     id: str
     workspace_id: str
     service_account_id: str
@@ -56,21 +61,24 @@ class ApiKey(_message.Message):
     last_used_at: _timestamp_pb2.Timestamp
     revoked_at: _timestamp_pb2.Timestamp
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., service_account_id: _Optional[str] = ..., name: _Optional[str] = ..., prefix: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    rotated_from: str
+    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., service_account_id: _Optional[str] = ..., name: _Optional[str] = ..., prefix: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rotated_from: _Optional[str] = ...) -> None: ...
 
 class Principal(_message.Message):
-    __slots__ = ("workspace_id", "service_account_id", "api_key_id", "scopes", "plan")
+    __slots__ = ("workspace_id", "service_account_id", "api_key_id", "scopes", "plan", "valid_until")
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     API_KEY_ID_FIELD_NUMBER: _ClassVar[int]
     SCOPES_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
     workspace_id: str
     service_account_id: str
     api_key_id: str
     scopes: _containers.RepeatedScalarFieldContainer[str]
     plan: str
-    def __init__(self, workspace_id: _Optional[str] = ..., service_account_id: _Optional[str] = ..., api_key_id: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., plan: _Optional[str] = ...) -> None: ...
+    valid_until: _timestamp_pb2.Timestamp
+    def __init__(self, workspace_id: _Optional[str] = ..., service_account_id: _Optional[str] = ..., api_key_id: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., plan: _Optional[str] = ..., valid_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateWorkspaceRequest(_message.Message):
     __slots__ = ("name", "plan")
@@ -87,12 +95,14 @@ class CreateWorkspaceResponse(_message.Message):
     def __init__(self, workspace: _Optional[_Union[Workspace, _Mapping]] = ...) -> None: ...
 
 class CreateServiceAccountRequest(_message.Message):
-    __slots__ = ("workspace_id", "name")
+    __slots__ = ("workspace_id", "name", "description")
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     workspace_id: str
     name: str
-    def __init__(self, workspace_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    description: str
+    def __init__(self, workspace_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class CreateServiceAccountResponse(_message.Message):
     __slots__ = ("service_account",)
@@ -123,16 +133,122 @@ class CreateApiKeyResponse(_message.Message):
     def __init__(self, api_key: _Optional[_Union[ApiKey, _Mapping]] = ..., key: _Optional[str] = ...) -> None: ...
 
 class ListApiKeysRequest(_message.Message):
-    __slots__ = ("workspace_id",)
+    __slots__ = ("workspace_id", "limit", "cursor", "service_account_id", "include_revoked")
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_REVOKED_FIELD_NUMBER: _ClassVar[int]
     workspace_id: str
-    def __init__(self, workspace_id: _Optional[str] = ...) -> None: ...
+    limit: int
+    cursor: str
+    service_account_id: str
+    include_revoked: bool
+    def __init__(self, workspace_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., service_account_id: _Optional[str] = ..., include_revoked: _Optional[bool] = ...) -> None: ...
 
 class ListApiKeysResponse(_message.Message):
-    __slots__ = ("api_keys",)
+    __slots__ = ("api_keys", "next_cursor")
     API_KEYS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
     api_keys: _containers.RepeatedCompositeFieldContainer[ApiKey]
-    def __init__(self, api_keys: _Optional[_Iterable[_Union[ApiKey, _Mapping]]] = ...) -> None: ...
+    next_cursor: str
+    def __init__(self, api_keys: _Optional[_Iterable[_Union[ApiKey, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class GetApiKeyRequest(_message.Message):
+    __slots__ = ("workspace_id", "api_key_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    api_key_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., api_key_id: _Optional[str] = ...) -> None: ...
+
+class GetApiKeyResponse(_message.Message):
+    __slots__ = ("api_key",)
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    api_key: ApiKey
+    def __init__(self, api_key: _Optional[_Union[ApiKey, _Mapping]] = ...) -> None: ...
+
+class RotateApiKeyRequest(_message.Message):
+    __slots__ = ("workspace_id", "api_key_id", "overlap_seconds")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    OVERLAP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    api_key_id: str
+    overlap_seconds: int
+    def __init__(self, workspace_id: _Optional[str] = ..., api_key_id: _Optional[str] = ..., overlap_seconds: _Optional[int] = ...) -> None: ...
+
+class RotateApiKeyResponse(_message.Message):
+    __slots__ = ("api_key", "key", "previous")
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    api_key: ApiKey
+    key: str
+    previous: ApiKey
+    def __init__(self, api_key: _Optional[_Union[ApiKey, _Mapping]] = ..., key: _Optional[str] = ..., previous: _Optional[_Union[ApiKey, _Mapping]] = ...) -> None: ...
+
+class ListServiceAccountsRequest(_message.Message):
+    __slots__ = ("workspace_id", "limit", "cursor")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    limit: int
+    cursor: str
+    def __init__(self, workspace_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListServiceAccountsResponse(_message.Message):
+    __slots__ = ("service_accounts", "next_cursor")
+    SERVICE_ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    service_accounts: _containers.RepeatedCompositeFieldContainer[ServiceAccount]
+    next_cursor: str
+    def __init__(self, service_accounts: _Optional[_Iterable[_Union[ServiceAccount, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class GetServiceAccountRequest(_message.Message):
+    __slots__ = ("workspace_id", "service_account_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    service_account_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., service_account_id: _Optional[str] = ...) -> None: ...
+
+class GetServiceAccountResponse(_message.Message):
+    __slots__ = ("service_account",)
+    SERVICE_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    service_account: ServiceAccount
+    def __init__(self, service_account: _Optional[_Union[ServiceAccount, _Mapping]] = ...) -> None: ...
+
+class UpdateServiceAccountRequest(_message.Message):
+    __slots__ = ("workspace_id", "service_account_id", "name", "description")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    service_account_id: str
+    name: str
+    description: str
+    def __init__(self, workspace_id: _Optional[str] = ..., service_account_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class UpdateServiceAccountResponse(_message.Message):
+    __slots__ = ("service_account",)
+    SERVICE_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    service_account: ServiceAccount
+    def __init__(self, service_account: _Optional[_Union[ServiceAccount, _Mapping]] = ...) -> None: ...
+
+class DeleteServiceAccountRequest(_message.Message):
+    __slots__ = ("workspace_id", "service_account_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    service_account_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., service_account_id: _Optional[str] = ...) -> None: ...
+
+class DeleteServiceAccountResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class RevokeApiKeyRequest(_message.Message):
     __slots__ = ("workspace_id", "api_key_id")

@@ -46,6 +46,26 @@ class AuthServiceStub:
                 request_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.CreateServiceAccountRequest.SerializeToString,
                 response_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.CreateServiceAccountResponse.FromString,
                 _registered_method=True)
+        self.ListServiceAccounts = channel.unary_unary(
+                '/fieldstone.auth.v1.AuthService/ListServiceAccounts',
+                request_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListServiceAccountsRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListServiceAccountsResponse.FromString,
+                _registered_method=True)
+        self.GetServiceAccount = channel.unary_unary(
+                '/fieldstone.auth.v1.AuthService/GetServiceAccount',
+                request_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetServiceAccountRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetServiceAccountResponse.FromString,
+                _registered_method=True)
+        self.UpdateServiceAccount = channel.unary_unary(
+                '/fieldstone.auth.v1.AuthService/UpdateServiceAccount',
+                request_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.UpdateServiceAccountRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.UpdateServiceAccountResponse.FromString,
+                _registered_method=True)
+        self.DeleteServiceAccount = channel.unary_unary(
+                '/fieldstone.auth.v1.AuthService/DeleteServiceAccount',
+                request_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.DeleteServiceAccountRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.DeleteServiceAccountResponse.FromString,
+                _registered_method=True)
         self.CreateApiKey = channel.unary_unary(
                 '/fieldstone.auth.v1.AuthService/CreateApiKey',
                 request_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.CreateApiKeyRequest.SerializeToString,
@@ -55,6 +75,16 @@ class AuthServiceStub:
                 '/fieldstone.auth.v1.AuthService/ListApiKeys',
                 request_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListApiKeysRequest.SerializeToString,
                 response_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.GetApiKey = channel.unary_unary(
+                '/fieldstone.auth.v1.AuthService/GetApiKey',
+                request_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetApiKeyRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetApiKeyResponse.FromString,
+                _registered_method=True)
+        self.RotateApiKey = channel.unary_unary(
+                '/fieldstone.auth.v1.AuthService/RotateApiKey',
+                request_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.RotateApiKeyRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.RotateApiKeyResponse.FromString,
                 _registered_method=True)
         self.RevokeApiKey = channel.unary_unary(
                 '/fieldstone.auth.v1.AuthService/RevokeApiKey',
@@ -84,6 +114,31 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListServiceAccounts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetServiceAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateServiceAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteServiceAccount(self, request, context):
+        """DeleteServiceAccount removes the account and revokes all of its keys.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateApiKey(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -92,6 +147,20 @@ class AuthServiceServicer:
 
     def ListApiKeys(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetApiKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateApiKey(self, request, context):
+        """RotateApiKey issues a new key with the same name and scopes; the old one keeps
+        working for the overlap window, then stops.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -123,6 +192,26 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     request_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.CreateServiceAccountRequest.FromString,
                     response_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.CreateServiceAccountResponse.SerializeToString,
             ),
+            'ListServiceAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListServiceAccounts,
+                    request_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListServiceAccountsRequest.FromString,
+                    response_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListServiceAccountsResponse.SerializeToString,
+            ),
+            'GetServiceAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServiceAccount,
+                    request_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetServiceAccountRequest.FromString,
+                    response_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetServiceAccountResponse.SerializeToString,
+            ),
+            'UpdateServiceAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateServiceAccount,
+                    request_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.UpdateServiceAccountRequest.FromString,
+                    response_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.UpdateServiceAccountResponse.SerializeToString,
+            ),
+            'DeleteServiceAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteServiceAccount,
+                    request_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.DeleteServiceAccountRequest.FromString,
+                    response_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.DeleteServiceAccountResponse.SerializeToString,
+            ),
             'CreateApiKey': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateApiKey,
                     request_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.CreateApiKeyRequest.FromString,
@@ -132,6 +221,16 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.ListApiKeys,
                     request_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListApiKeysRequest.FromString,
                     response_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'GetApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApiKey,
+                    request_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetApiKeyRequest.FromString,
+                    response_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetApiKeyResponse.SerializeToString,
+            ),
+            'RotateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateApiKey,
+                    request_deserializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.RotateApiKeyRequest.FromString,
+                    response_serializer=fieldstone_dot_auth_dot_v1_dot_auth__pb2.RotateApiKeyResponse.SerializeToString,
             ),
             'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
                     servicer.RevokeApiKey,
@@ -210,6 +309,114 @@ class AuthService:
             _registered_method=True)
 
     @staticmethod
+    def ListServiceAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.auth.v1.AuthService/ListServiceAccounts',
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListServiceAccountsRequest.SerializeToString,
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListServiceAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServiceAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.auth.v1.AuthService/GetServiceAccount',
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetServiceAccountRequest.SerializeToString,
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetServiceAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateServiceAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.auth.v1.AuthService/UpdateServiceAccount',
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.UpdateServiceAccountRequest.SerializeToString,
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.UpdateServiceAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteServiceAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.auth.v1.AuthService/DeleteServiceAccount',
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.DeleteServiceAccountRequest.SerializeToString,
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.DeleteServiceAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def CreateApiKey(request,
             target,
             options=(),
@@ -253,6 +460,60 @@ class AuthService:
             '/fieldstone.auth.v1.AuthService/ListApiKeys',
             fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListApiKeysRequest.SerializeToString,
             fieldstone_dot_auth_dot_v1_dot_auth__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.auth.v1.AuthService/GetApiKey',
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetApiKeyRequest.SerializeToString,
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.GetApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.auth.v1.AuthService/RotateApiKey',
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.RotateApiKeyRequest.SerializeToString,
+            fieldstone_dot_auth_dot_v1_dot_auth__pb2.RotateApiKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,

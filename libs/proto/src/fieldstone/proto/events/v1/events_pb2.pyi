@@ -134,3 +134,35 @@ class WebhookDeliveryChanged(_message.Message):
     attempts: int
     occurred_at: _timestamp_pb2.Timestamp
     def __init__(self, event_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., status: _Optional[str] = ..., attempts: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UsageThresholdReached(_message.Message):
+    __slots__ = ("workspace_id", "period_key", "plan", "threshold_percent", "usage", "limit", "resets_at", "occurred_at")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_KEY_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RESETS_AT_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    period_key: str
+    plan: str
+    threshold_percent: int
+    usage: int
+    limit: int
+    resets_at: _timestamp_pb2.Timestamp
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, workspace_id: _Optional[str] = ..., period_key: _Optional[str] = ..., plan: _Optional[str] = ..., threshold_percent: _Optional[int] = ..., usage: _Optional[int] = ..., limit: _Optional[int] = ..., resets_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class WorkspacePlanChanged(_message.Message):
+    __slots__ = ("workspace_id", "plan", "previous_plan", "occurred_at")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PLAN_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_PLAN_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    plan: str
+    previous_plan: str
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, workspace_id: _Optional[str] = ..., plan: _Optional[str] = ..., previous_plan: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -26,7 +26,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x66ieldstone/files/v1/files.proto\x12\x13\x66ieldstone.files.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\x02\n\x04\x46ile\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12/\n\x06status\x18\x06 \x01(\x0e\x32\x1f.fieldstone.files.v1.FileStatus\x12\x18\n\x10rejection_reason\x18\x07 \x01(\t\x12\x19\n\x11rejection_message\x18\x08 \x01(\t\x12\x0e\n\x06\x62ucket\x18\t \x01(\t\x12\x12\n\nobject_key\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0buploaded_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x7f\n\x13\x43reateUploadRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x16\n\x0emax_size_bytes\x18\x05 \x01(\x03\"\xa6\x02\n\x14\x43reateUploadResponse\x12\'\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x19.fieldstone.files.v1.File\x12\x12\n\nupload_url\x18\x02 \x01(\t\x12\x15\n\rupload_method\x18\x03 \x01(\t\x12T\n\x0eupload_headers\x18\x04 \x03(\x0b\x32<.fieldstone.files.v1.CreateUploadResponse.UploadHeadersEntry\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a\x34\n\x12UploadHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"7\n\x0eGetFileRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0f\n\x07\x66ile_id\x18\x02 \x01(\t\":\n\x0fGetFileResponse\x12\'\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x19.fieldstone.files.v1.File\"G\n\x10ListFilesRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"R\n\x11ListFilesResponse\x12(\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x19.fieldstone.files.v1.File\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t*}\n\nFileStatus\x12\x1b\n\x17\x46ILE_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x46ILE_STATUS_PENDING_UPLOAD\x10\x01\x12\x18\n\x14\x46ILE_STATUS_UPLOADED\x10\x02\x12\x18\n\x14\x46ILE_STATUS_REJECTED\x10\x03\x32\xa4\x02\n\x0b\x46ileService\x12\x63\n\x0c\x43reateUpload\x12(.fieldstone.files.v1.CreateUploadRequest\x1a).fieldstone.files.v1.CreateUploadResponse\x12T\n\x07GetFile\x12#.fieldstone.files.v1.GetFileRequest\x1a$.fieldstone.files.v1.GetFileResponse\x12Z\n\tListFiles\x12%.fieldstone.files.v1.ListFilesRequest\x1a&.fieldstone.files.v1.ListFilesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x66ieldstone/files/v1/files.proto\x12\x13\x66ieldstone.files.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\x03\n\x04\x46ile\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12/\n\x06status\x18\x06 \x01(\x0e\x32\x1f.fieldstone.files.v1.FileStatus\x12\x18\n\x10rejection_reason\x18\x07 \x01(\t\x12\x19\n\x11rejection_message\x18\x08 \x01(\t\x12\x0e\n\x06\x62ucket\x18\t \x01(\t\x12\x12\n\nobject_key\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0buploaded_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\npage_count\x18\r \x01(\x05\x12\x13\n\x0bverified_by\x18\x0e \x01(\t\x12\x35\n\x11upload_expires_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ndeleted_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"7\n\nFileLimits\x12\x16\n\x0emax_file_bytes\x18\x01 \x01(\x03\x12\x11\n\tmax_pages\x18\x02 \x01(\x05\"\x7f\n\x13\x43reateUploadRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x16\n\x0emax_size_bytes\x18\x05 \x01(\x03\"\xd7\x02\n\x14\x43reateUploadResponse\x12\'\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x19.fieldstone.files.v1.File\x12\x12\n\nupload_url\x18\x02 \x01(\t\x12\x15\n\rupload_method\x18\x03 \x01(\t\x12T\n\x0eupload_headers\x18\x04 \x03(\x0b\x32<.fieldstone.files.v1.CreateUploadResponse.UploadHeadersEntry\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x06limits\x18\x06 \x01(\x0b\x32\x1f.fieldstone.files.v1.FileLimits\x1a\x34\n\x12UploadHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"|\n\x10UploadFileHeader\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x16\n\x0emax_size_bytes\x18\x05 \x01(\x03\"e\n\x11UploadFileRequest\x12\x37\n\x06header\x18\x01 \x01(\x0b\x32%.fieldstone.files.v1.UploadFileHeaderH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"n\n\x12UploadFileResponse\x12\'\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x19.fieldstone.files.v1.File\x12/\n\x06limits\x18\x02 \x01(\x0b\x32\x1f.fieldstone.files.v1.FileLimits\"`\n\x0eGetFileRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0f\n\x07\x66ile_id\x18\x02 \x01(\t\x12\x0e\n\x06verify\x18\x03 \x01(\x08\x12\x17\n\x0finclude_deleted\x18\x04 \x01(\x08\":\n\x0fGetFileResponse\x12\'\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x19.fieldstone.files.v1.File\"x\n\x10ListFilesRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x1f.fieldstone.files.v1.FileStatus\"R\n\x11ListFilesResponse\x12(\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x19.fieldstone.files.v1.File\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\":\n\x11\x44\x65leteFileRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0f\n\x07\x66ile_id\x18\x02 \x01(\t\"=\n\x12\x44\x65leteFileResponse\x12\'\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x19.fieldstone.files.v1.File\">\n\x15GetDownloadUrlRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0f\n\x07\x66ile_id\x18\x02 \x01(\t\"~\n\x16GetDownloadUrlResponse\x12\'\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x19.fieldstone.files.v1.File\x12\x0b\n\x03url\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x96\x01\n\nFileStatus\x12\x1b\n\x17\x46ILE_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x46ILE_STATUS_PENDING_UPLOAD\x10\x01\x12\x18\n\x14\x46ILE_STATUS_UPLOADED\x10\x02\x12\x18\n\x14\x46ILE_STATUS_REJECTED\x10\x03\x12\x17\n\x13\x46ILE_STATUS_DELETED\x10\x04\x32\xcf\x04\n\x0b\x46ileService\x12\x63\n\x0c\x43reateUpload\x12(.fieldstone.files.v1.CreateUploadRequest\x1a).fieldstone.files.v1.CreateUploadResponse\x12_\n\nUploadFile\x12&.fieldstone.files.v1.UploadFileRequest\x1a\'.fieldstone.files.v1.UploadFileResponse(\x01\x12T\n\x07GetFile\x12#.fieldstone.files.v1.GetFileRequest\x1a$.fieldstone.files.v1.GetFileResponse\x12Z\n\tListFiles\x12%.fieldstone.files.v1.ListFilesRequest\x1a&.fieldstone.files.v1.ListFilesResponse\x12]\n\nDeleteFile\x12&.fieldstone.files.v1.DeleteFileRequest\x1a\'.fieldstone.files.v1.DeleteFileResponse\x12i\n\x0eGetDownloadUrl\x12*.fieldstone.files.v1.GetDownloadUrlRequest\x1a+.fieldstone.files.v1.GetDownloadUrlResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,24 +35,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CREATEUPLOADRESPONSE_UPLOADHEADERSENTRY']._loaded_options = None
   _globals['_CREATEUPLOADRESPONSE_UPLOADHEADERSENTRY']._serialized_options = b'8\001'
-  _globals['_FILESTATUS']._serialized_start=1127
-  _globals['_FILESTATUS']._serialized_end=1252
+  _globals['_FILESTATUS']._serialized_start=2124
+  _globals['_FILESTATUS']._serialized_end=2274
   _globals['_FILE']._serialized_start=90
-  _globals['_FILE']._serialized_end=425
-  _globals['_CREATEUPLOADREQUEST']._serialized_start=427
-  _globals['_CREATEUPLOADREQUEST']._serialized_end=554
-  _globals['_CREATEUPLOADRESPONSE']._serialized_start=557
-  _globals['_CREATEUPLOADRESPONSE']._serialized_end=851
-  _globals['_CREATEUPLOADRESPONSE_UPLOADHEADERSENTRY']._serialized_start=799
-  _globals['_CREATEUPLOADRESPONSE_UPLOADHEADERSENTRY']._serialized_end=851
-  _globals['_GETFILEREQUEST']._serialized_start=853
-  _globals['_GETFILEREQUEST']._serialized_end=908
-  _globals['_GETFILERESPONSE']._serialized_start=910
-  _globals['_GETFILERESPONSE']._serialized_end=968
-  _globals['_LISTFILESREQUEST']._serialized_start=970
-  _globals['_LISTFILESREQUEST']._serialized_end=1041
-  _globals['_LISTFILESRESPONSE']._serialized_start=1043
-  _globals['_LISTFILESRESPONSE']._serialized_end=1125
-  _globals['_FILESERVICE']._serialized_start=1255
-  _globals['_FILESERVICE']._serialized_end=1547
+  _globals['_FILE']._serialized_end=569
+  _globals['_FILELIMITS']._serialized_start=571
+  _globals['_FILELIMITS']._serialized_end=626
+  _globals['_CREATEUPLOADREQUEST']._serialized_start=628
+  _globals['_CREATEUPLOADREQUEST']._serialized_end=755
+  _globals['_CREATEUPLOADRESPONSE']._serialized_start=758
+  _globals['_CREATEUPLOADRESPONSE']._serialized_end=1101
+  _globals['_CREATEUPLOADRESPONSE_UPLOADHEADERSENTRY']._serialized_start=1049
+  _globals['_CREATEUPLOADRESPONSE_UPLOADHEADERSENTRY']._serialized_end=1101
+  _globals['_UPLOADFILEHEADER']._serialized_start=1103
+  _globals['_UPLOADFILEHEADER']._serialized_end=1227
+  _globals['_UPLOADFILEREQUEST']._serialized_start=1229
+  _globals['_UPLOADFILEREQUEST']._serialized_end=1330
+  _globals['_UPLOADFILERESPONSE']._serialized_start=1332
+  _globals['_UPLOADFILERESPONSE']._serialized_end=1442
+  _globals['_GETFILEREQUEST']._serialized_start=1444
+  _globals['_GETFILEREQUEST']._serialized_end=1540
+  _globals['_GETFILERESPONSE']._serialized_start=1542
+  _globals['_GETFILERESPONSE']._serialized_end=1600
+  _globals['_LISTFILESREQUEST']._serialized_start=1602
+  _globals['_LISTFILESREQUEST']._serialized_end=1722
+  _globals['_LISTFILESRESPONSE']._serialized_start=1724
+  _globals['_LISTFILESRESPONSE']._serialized_end=1806
+  _globals['_DELETEFILEREQUEST']._serialized_start=1808
+  _globals['_DELETEFILEREQUEST']._serialized_end=1866
+  _globals['_DELETEFILERESPONSE']._serialized_start=1868
+  _globals['_DELETEFILERESPONSE']._serialized_end=1929
+  _globals['_GETDOWNLOADURLREQUEST']._serialized_start=1931
+  _globals['_GETDOWNLOADURLREQUEST']._serialized_end=1993
+  _globals['_GETDOWNLOADURLRESPONSE']._serialized_start=1995
+  _globals['_GETDOWNLOADURLRESPONSE']._serialized_end=2121
+  _globals['_FILESERVICE']._serialized_start=2277
+  _globals['_FILESERVICE']._serialized_end=2868
 # @@protoc_insertion_point(module_scope)

@@ -17,13 +17,15 @@ class FileStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FILE_STATUS_PENDING_UPLOAD: _ClassVar[FileStatus]
     FILE_STATUS_UPLOADED: _ClassVar[FileStatus]
     FILE_STATUS_REJECTED: _ClassVar[FileStatus]
+    FILE_STATUS_DELETED: _ClassVar[FileStatus]
 FILE_STATUS_UNSPECIFIED: FileStatus
 FILE_STATUS_PENDING_UPLOAD: FileStatus
 FILE_STATUS_UPLOADED: FileStatus
 FILE_STATUS_REJECTED: FileStatus
+FILE_STATUS_DELETED: FileStatus
 
 class File(_message.Message):
-    __slots__ = ("id", "workspace_id", "filename", "content_type", "size_bytes", "status", "rejection_reason", "rejection_message", "bucket", "object_key", "created_at", "uploaded_at")
+    __slots__ = ("id", "workspace_id", "filename", "content_type", "size_bytes", "status", "rejection_reason", "rejection_message", "bucket", "object_key", "created_at", "uploaded_at", "page_count", "verified_by", "upload_expires_at", "deleted_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +38,10 @@ class File(_message.Message):
     OBJECT_KEY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPLOADED_AT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_BY_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    DELETED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     workspace_id: str
     filename: str
@@ -48,7 +54,19 @@ class File(_message.Message):
     object_key: str
     created_at: _timestamp_pb2.Timestamp
     uploaded_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., status: _Optional[_Union[FileStatus, str]] = ..., rejection_reason: _Optional[str] = ..., rejection_message: _Optional[str] = ..., bucket: _Optional[str] = ..., object_key: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uploaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    page_count: int
+    verified_by: str
+    upload_expires_at: _timestamp_pb2.Timestamp
+    deleted_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., status: _Optional[_Union[FileStatus, str]] = ..., rejection_reason: _Optional[str] = ..., rejection_message: _Optional[str] = ..., bucket: _Optional[str] = ..., object_key: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., uploaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_count: _Optional[int] = ..., verified_by: _Optional[str] = ..., upload_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deleted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class FileLimits(_message.Message):
+    __slots__ = ("max_file_bytes", "max_pages")
+    MAX_FILE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_PAGES_FIELD_NUMBER: _ClassVar[int]
+    max_file_bytes: int
+    max_pages: int
+    def __init__(self, max_file_bytes: _Optional[int] = ..., max_pages: _Optional[int] = ...) -> None: ...
 
 class CreateUploadRequest(_message.Message):
     __slots__ = ("workspace_id", "filename", "content_type", "size_bytes", "max_size_bytes")
@@ -65,7 +83,7 @@ class CreateUploadRequest(_message.Message):
     def __init__(self, workspace_id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., max_size_bytes: _Optional[int] = ...) -> None: ...
 
 class CreateUploadResponse(_message.Message):
-    __slots__ = ("file", "upload_url", "upload_method", "upload_headers", "expires_at")
+    __slots__ = ("file", "upload_url", "upload_method", "upload_headers", "expires_at", "limits")
     class UploadHeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -78,20 +96,56 @@ class CreateUploadResponse(_message.Message):
     UPLOAD_METHOD_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_HEADERS_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
     file: File
     upload_url: str
     upload_method: str
     upload_headers: _containers.ScalarMap[str, str]
     expires_at: _timestamp_pb2.Timestamp
-    def __init__(self, file: _Optional[_Union[File, _Mapping]] = ..., upload_url: _Optional[str] = ..., upload_method: _Optional[str] = ..., upload_headers: _Optional[_Mapping[str, str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    limits: FileLimits
+    def __init__(self, file: _Optional[_Union[File, _Mapping]] = ..., upload_url: _Optional[str] = ..., upload_method: _Optional[str] = ..., upload_headers: _Optional[_Mapping[str, str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limits: _Optional[_Union[FileLimits, _Mapping]] = ...) -> None: ...
+
+class UploadFileHeader(_message.Message):
+    __slots__ = ("workspace_id", "filename", "content_type", "size_bytes", "max_size_bytes")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    max_size_bytes: int
+    def __init__(self, workspace_id: _Optional[str] = ..., filename: _Optional[str] = ..., content_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., max_size_bytes: _Optional[int] = ...) -> None: ...
+
+class UploadFileRequest(_message.Message):
+    __slots__ = ("header", "chunk")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    header: UploadFileHeader
+    chunk: bytes
+    def __init__(self, header: _Optional[_Union[UploadFileHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class UploadFileResponse(_message.Message):
+    __slots__ = ("file", "limits")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    file: File
+    limits: FileLimits
+    def __init__(self, file: _Optional[_Union[File, _Mapping]] = ..., limits: _Optional[_Union[FileLimits, _Mapping]] = ...) -> None: ...
 
 class GetFileRequest(_message.Message):
-    __slots__ = ("workspace_id", "file_id")
+    __slots__ = ("workspace_id", "file_id", "verify", "include_deleted")
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERIFY_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_DELETED_FIELD_NUMBER: _ClassVar[int]
     workspace_id: str
     file_id: str
-    def __init__(self, workspace_id: _Optional[str] = ..., file_id: _Optional[str] = ...) -> None: ...
+    verify: bool
+    include_deleted: bool
+    def __init__(self, workspace_id: _Optional[str] = ..., file_id: _Optional[str] = ..., verify: _Optional[bool] = ..., include_deleted: _Optional[bool] = ...) -> None: ...
 
 class GetFileResponse(_message.Message):
     __slots__ = ("file",)
@@ -100,14 +154,16 @@ class GetFileResponse(_message.Message):
     def __init__(self, file: _Optional[_Union[File, _Mapping]] = ...) -> None: ...
 
 class ListFilesRequest(_message.Message):
-    __slots__ = ("workspace_id", "limit", "cursor")
+    __slots__ = ("workspace_id", "limit", "cursor", "status")
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     workspace_id: str
     limit: int
     cursor: str
-    def __init__(self, workspace_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    status: FileStatus
+    def __init__(self, workspace_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., status: _Optional[_Union[FileStatus, str]] = ...) -> None: ...
 
 class ListFilesResponse(_message.Message):
     __slots__ = ("files", "next_cursor")
@@ -116,3 +172,35 @@ class ListFilesResponse(_message.Message):
     files: _containers.RepeatedCompositeFieldContainer[File]
     next_cursor: str
     def __init__(self, files: _Optional[_Iterable[_Union[File, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class DeleteFileRequest(_message.Message):
+    __slots__ = ("workspace_id", "file_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    file_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., file_id: _Optional[str] = ...) -> None: ...
+
+class DeleteFileResponse(_message.Message):
+    __slots__ = ("file",)
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    file: File
+    def __init__(self, file: _Optional[_Union[File, _Mapping]] = ...) -> None: ...
+
+class GetDownloadUrlRequest(_message.Message):
+    __slots__ = ("workspace_id", "file_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    file_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., file_id: _Optional[str] = ...) -> None: ...
+
+class GetDownloadUrlResponse(_message.Message):
+    __slots__ = ("file", "url", "expires_at")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    file: File
+    url: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, file: _Optional[_Union[File, _Mapping]] = ..., url: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -41,6 +41,11 @@ class FileServiceStub:
                 request_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.CreateUploadRequest.SerializeToString,
                 response_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.CreateUploadResponse.FromString,
                 _registered_method=True)
+        self.UploadFile = channel.stream_unary(
+                '/fieldstone.files.v1.FileService/UploadFile',
+                request_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.UploadFileRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.UploadFileResponse.FromString,
+                _registered_method=True)
         self.GetFile = channel.unary_unary(
                 '/fieldstone.files.v1.FileService/GetFile',
                 request_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.GetFileRequest.SerializeToString,
@@ -50,6 +55,16 @@ class FileServiceStub:
                 '/fieldstone.files.v1.FileService/ListFiles',
                 request_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.ListFilesRequest.SerializeToString,
                 response_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.ListFilesResponse.FromString,
+                _registered_method=True)
+        self.DeleteFile = channel.unary_unary(
+                '/fieldstone.files.v1.FileService/DeleteFile',
+                request_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.DeleteFileRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.DeleteFileResponse.FromString,
+                _registered_method=True)
+        self.GetDownloadUrl = channel.unary_unary(
+                '/fieldstone.files.v1.FileService/GetDownloadUrl',
+                request_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.GetDownloadUrlRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.GetDownloadUrlResponse.FromString,
                 _registered_method=True)
 
 
@@ -64,14 +79,39 @@ class FileServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadFile(self, request_iterator, context):
+        """UploadFile stores a small file sent through the platform (the gateway's multipart upload):
+        one header message, then the content in chunks. The file is verified before the call returns.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetFile(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """GetFile answers the file; with `verify`, a file still pending upload has its stored object
+        checked now, so a lost bucket notification never strands it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListFiles(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteFile(self, request, context):
+        """DeleteFile removes the stored object and keeps a tombstone (status DELETED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDownloadUrl(self, request, context):
+        """GetDownloadUrl answers a short-lived URL on the internal object-store endpoint to read an
+        uploaded file; any other status is refused (CONFLICT, the message names the status and reason).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -84,6 +124,11 @@ def add_FileServiceServicer_to_server(servicer, server):
                     request_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.CreateUploadRequest.FromString,
                     response_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.CreateUploadResponse.SerializeToString,
             ),
+            'UploadFile': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadFile,
+                    request_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.UploadFileRequest.FromString,
+                    response_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.UploadFileResponse.SerializeToString,
+            ),
             'GetFile': grpc.unary_unary_rpc_method_handler(
                     servicer.GetFile,
                     request_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.GetFileRequest.FromString,
@@ -93,6 +138,16 @@ def add_FileServiceServicer_to_server(servicer, server):
                     servicer.ListFiles,
                     request_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.ListFilesRequest.FromString,
                     response_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.ListFilesResponse.SerializeToString,
+            ),
+            'DeleteFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteFile,
+                    request_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.DeleteFileRequest.FromString,
+                    response_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.DeleteFileResponse.SerializeToString,
+            ),
+            'GetDownloadUrl': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDownloadUrl,
+                    request_deserializer=fieldstone_dot_files_dot_v1_dot_files__pb2.GetDownloadUrlRequest.FromString,
+                    response_serializer=fieldstone_dot_files_dot_v1_dot_files__pb2.GetDownloadUrlResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -123,6 +178,33 @@ class FileService:
             '/fieldstone.files.v1.FileService/CreateUpload',
             fieldstone_dot_files_dot_v1_dot_files__pb2.CreateUploadRequest.SerializeToString,
             fieldstone_dot_files_dot_v1_dot_files__pb2.CreateUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadFile(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/fieldstone.files.v1.FileService/UploadFile',
+            fieldstone_dot_files_dot_v1_dot_files__pb2.UploadFileRequest.SerializeToString,
+            fieldstone_dot_files_dot_v1_dot_files__pb2.UploadFileResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -177,6 +259,60 @@ class FileService:
             '/fieldstone.files.v1.FileService/ListFiles',
             fieldstone_dot_files_dot_v1_dot_files__pb2.ListFilesRequest.SerializeToString,
             fieldstone_dot_files_dot_v1_dot_files__pb2.ListFilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.files.v1.FileService/DeleteFile',
+            fieldstone_dot_files_dot_v1_dot_files__pb2.DeleteFileRequest.SerializeToString,
+            fieldstone_dot_files_dot_v1_dot_files__pb2.DeleteFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDownloadUrl(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.files.v1.FileService/GetDownloadUrl',
+            fieldstone_dot_files_dot_v1_dot_files__pb2.GetDownloadUrlRequest.SerializeToString,
+            fieldstone_dot_files_dot_v1_dot_files__pb2.GetDownloadUrlResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -23,23 +23,36 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x66ieldstone/usage/v1/usage.proto\x12\x13\x66ieldstone.usage.v1\">\n\x0eReserveRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\"C\n\x0fReserveResponse\x12\x12\n\nperiod_key\x18\x01 \x01(\t\x12\r\n\x05usage\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x03\"\'\n\x0fGetUsageRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\"d\n\x10GetUsageResponse\x12\x0c\n\x04plan\x18\x01 \x01(\t\x12\r\n\x05usage\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x03\x12\x12\n\nperiod_key\x18\x04 \x01(\t\x12\x10\n\x08reserved\x18\x05 \x01(\x03\x32\xbd\x01\n\x0cUsageService\x12T\n\x07Reserve\x12#.fieldstone.usage.v1.ReserveRequest\x1a$.fieldstone.usage.v1.ReserveResponse\x12W\n\x08GetUsage\x12$.fieldstone.usage.v1.GetUsageRequest\x1a%.fieldstone.usage.v1.GetUsageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x66ieldstone/usage/v1/usage.proto\x12\x13\x66ieldstone.usage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\">\n\x0eReserveRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\"C\n\x0fReserveResponse\x12\x12\n\nperiod_key\x18\x01 \x01(\t\x12\r\n\x05usage\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x03\"\'\n\x0fGetUsageRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\"\xa6\x01\n\x10GetUsageResponse\x12\x0c\n\x04plan\x18\x01 \x01(\t\x12\r\n\x05usage\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\x03\x12\x12\n\nperiod_key\x18\x04 \x01(\t\x12\x10\n\x08reserved\x18\x05 \x01(\x03\x12\x11\n\tremaining\x18\x06 \x01(\x03\x12-\n\tresets_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"=\n\x17SetWorkspacePlanRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0c\n\x04plan\x18\x02 \x01(\t\"P\n\x18SetWorkspacePlanResponse\x12\x0c\n\x04plan\x18\x01 \x01(\t\x12\x15\n\rprevious_plan\x18\x02 \x01(\t\x12\x0f\n\x07\x63hanged\x18\x03 \x01(\x08\",\n\x14GetPlanLimitsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\"\xa1\x01\n\x15GetPlanLimitsResponse\x12\x0c\n\x04plan\x18\x01 \x01(\t\x12\x1e\n\x16\x65xtractions_per_period\x18\x02 \x01(\x03\x12\x16\n\x0emax_file_bytes\x18\x03 \x01(\x03\x12\x11\n\tmax_pages\x18\x04 \x01(\x03\x12\x1b\n\x13requests_per_minute\x18\x05 \x01(\x03\x12\x12\n\nbatch_size\x18\x06 \x01(\x03\">\n\x0eReleaseRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\"#\n\x0fReleaseResponse\x12\x10\n\x08released\x18\x01 \x01(\x08\x32\xec\x03\n\x0cUsageService\x12T\n\x07Reserve\x12#.fieldstone.usage.v1.ReserveRequest\x1a$.fieldstone.usage.v1.ReserveResponse\x12W\n\x08GetUsage\x12$.fieldstone.usage.v1.GetUsageRequest\x1a%.fieldstone.usage.v1.GetUsageResponse\x12T\n\x07Release\x12#.fieldstone.usage.v1.ReleaseRequest\x1a$.fieldstone.usage.v1.ReleaseResponse\x12o\n\x10SetWorkspacePlan\x12,.fieldstone.usage.v1.SetWorkspacePlanRequest\x1a-.fieldstone.usage.v1.SetWorkspacePlanResponse\x12\x66\n\rGetPlanLimits\x12).fieldstone.usage.v1.GetPlanLimitsRequest\x1a*.fieldstone.usage.v1.GetPlanLimitsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fieldstone.proto.usage.v1.usage_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESERVEREQUEST']._serialized_start=56
-  _globals['_RESERVEREQUEST']._serialized_end=118
-  _globals['_RESERVERESPONSE']._serialized_start=120
-  _globals['_RESERVERESPONSE']._serialized_end=187
-  _globals['_GETUSAGEREQUEST']._serialized_start=189
-  _globals['_GETUSAGEREQUEST']._serialized_end=228
-  _globals['_GETUSAGERESPONSE']._serialized_start=230
-  _globals['_GETUSAGERESPONSE']._serialized_end=330
-  _globals['_USAGESERVICE']._serialized_start=333
-  _globals['_USAGESERVICE']._serialized_end=522
+  _globals['_RESERVEREQUEST']._serialized_start=89
+  _globals['_RESERVEREQUEST']._serialized_end=151
+  _globals['_RESERVERESPONSE']._serialized_start=153
+  _globals['_RESERVERESPONSE']._serialized_end=220
+  _globals['_GETUSAGEREQUEST']._serialized_start=222
+  _globals['_GETUSAGEREQUEST']._serialized_end=261
+  _globals['_GETUSAGERESPONSE']._serialized_start=264
+  _globals['_GETUSAGERESPONSE']._serialized_end=430
+  _globals['_SETWORKSPACEPLANREQUEST']._serialized_start=432
+  _globals['_SETWORKSPACEPLANREQUEST']._serialized_end=493
+  _globals['_SETWORKSPACEPLANRESPONSE']._serialized_start=495
+  _globals['_SETWORKSPACEPLANRESPONSE']._serialized_end=575
+  _globals['_GETPLANLIMITSREQUEST']._serialized_start=577
+  _globals['_GETPLANLIMITSREQUEST']._serialized_end=621
+  _globals['_GETPLANLIMITSRESPONSE']._serialized_start=624
+  _globals['_GETPLANLIMITSRESPONSE']._serialized_end=785
+  _globals['_RELEASEREQUEST']._serialized_start=787
+  _globals['_RELEASEREQUEST']._serialized_end=849
+  _globals['_RELEASERESPONSE']._serialized_start=851
+  _globals['_RELEASERESPONSE']._serialized_end=886
+  _globals['_USAGESERVICE']._serialized_start=889
+  _globals['_USAGESERVICE']._serialized_end=1381
 # @@protoc_insertion_point(module_scope)

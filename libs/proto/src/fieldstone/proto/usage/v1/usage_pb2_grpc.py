@@ -28,6 +28,8 @@ if _version_not_supported:
 
 class UsageServiceStub:
     """UsageService owns plans, workspace plans, the usage ledger and reservations.
+    It is the one place that defines what a plan allows: other services ask it
+    (GetPlanLimits) instead of keeping their own copy of the limits.
     """
 
     def __init__(self, channel):
@@ -46,10 +48,27 @@ class UsageServiceStub:
                 request_serializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetUsageRequest.SerializeToString,
                 response_deserializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetUsageResponse.FromString,
                 _registered_method=True)
+        self.Release = channel.unary_unary(
+                '/fieldstone.usage.v1.UsageService/Release',
+                request_serializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.ReleaseRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.ReleaseResponse.FromString,
+                _registered_method=True)
+        self.SetWorkspacePlan = channel.unary_unary(
+                '/fieldstone.usage.v1.UsageService/SetWorkspacePlan',
+                request_serializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.SetWorkspacePlanRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.SetWorkspacePlanResponse.FromString,
+                _registered_method=True)
+        self.GetPlanLimits = channel.unary_unary(
+                '/fieldstone.usage.v1.UsageService/GetPlanLimits',
+                request_serializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetPlanLimitsRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetPlanLimitsResponse.FromString,
+                _registered_method=True)
 
 
 class UsageServiceServicer:
     """UsageService owns plans, workspace plans, the usage ledger and reservations.
+    It is the one place that defines what a plan allows: other services ask it
+    (GetPlanLimits) instead of keeping their own copy of the limits.
     """
 
     def Reserve(self, request, context):
@@ -67,6 +86,31 @@ class UsageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Release(self, request, context):
+        """Release gives back a unit whose extraction was never created (its creation failed after
+        Reserve). Idempotent; a settled reservation is left as it is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetWorkspacePlan(self, request, context):
+        """SetWorkspacePlan moves a workspace to another plan, effective for the next call
+        of any service. The period's usage carries over. INVALID_ARGUMENT (VALIDATION_ERROR)
+        for an unknown plan. Setting the current plan again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPlanLimits(self, request, context):
+        """GetPlanLimits answers the limits of the workspace's plan as of now (the default
+        plan for a workspace usage has not heard of). Never cache it for long.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UsageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -80,6 +124,21 @@ def add_UsageServiceServicer_to_server(servicer, server):
                     request_deserializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetUsageRequest.FromString,
                     response_serializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetUsageResponse.SerializeToString,
             ),
+            'Release': grpc.unary_unary_rpc_method_handler(
+                    servicer.Release,
+                    request_deserializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.ReleaseRequest.FromString,
+                    response_serializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.ReleaseResponse.SerializeToString,
+            ),
+            'SetWorkspacePlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetWorkspacePlan,
+                    request_deserializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.SetWorkspacePlanRequest.FromString,
+                    response_serializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.SetWorkspacePlanResponse.SerializeToString,
+            ),
+            'GetPlanLimits': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPlanLimits,
+                    request_deserializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetPlanLimitsRequest.FromString,
+                    response_serializer=fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetPlanLimitsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'fieldstone.usage.v1.UsageService', rpc_method_handlers)
@@ -90,6 +149,8 @@ def add_UsageServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class UsageService:
     """UsageService owns plans, workspace plans, the usage ledger and reservations.
+    It is the one place that defines what a plan allows: other services ask it
+    (GetPlanLimits) instead of keeping their own copy of the limits.
     """
 
     @staticmethod
@@ -136,6 +197,87 @@ class UsageService:
             '/fieldstone.usage.v1.UsageService/GetUsage',
             fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetUsageRequest.SerializeToString,
             fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Release(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.usage.v1.UsageService/Release',
+            fieldstone_dot_usage_dot_v1_dot_usage__pb2.ReleaseRequest.SerializeToString,
+            fieldstone_dot_usage_dot_v1_dot_usage__pb2.ReleaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetWorkspacePlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.usage.v1.UsageService/SetWorkspacePlan',
+            fieldstone_dot_usage_dot_v1_dot_usage__pb2.SetWorkspacePlanRequest.SerializeToString,
+            fieldstone_dot_usage_dot_v1_dot_usage__pb2.SetWorkspacePlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPlanLimits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.usage.v1.UsageService/GetPlanLimits',
+            fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetPlanLimitsRequest.SerializeToString,
+            fieldstone_dot_usage_dot_v1_dot_usage__pb2.GetPlanLimitsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,7 +26,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%fieldstone/webhooks/v1/webhooks.proto\x12\x16\x66ieldstone.webhooks.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x01\n\x08\x45ndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x04 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x06 \x01(\x08\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x08 \x01(\t\"\x9e\x01\n\x07\x41ttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x13\n\x0bstatus_code\x18\x02 \x01(\x05\x12\x13\n\x0b\x64uration_ms\x18\x03 \x01(\x03\x12\x18\n\x10response_excerpt\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x30\n\x0c\x61ttempted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa3\x01\n\x08\x44\x65livery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x31\n\x08\x61ttempts\x18\x04 \x03(\x0b\x32\x1f.fieldstone.webhooks.v1.Attempt\x12\x33\n\x0fnext_attempt_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xba\x01\n\x0cWebhookEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x14\n\x0cpayload_json\x18\x04 \x01(\t\x12\x34\n\ndeliveries\x18\x05 \x03(\x0b\x32 .fieldstone.webhooks.v1.Delivery\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"x\n\x15\x43reateEndpointRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x12\n\ncreated_by\x18\x05 \x01(\t\"\\\n\x16\x43reateEndpointResponse\x12\x32\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32 .fieldstone.webhooks.v1.Endpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\",\n\x14ListEndpointsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\"L\n\x15ListEndpointsResponse\x12\x33\n\tendpoints\x18\x01 \x03(\x0b\x32 .fieldstone.webhooks.v1.Endpoint\"H\n\x11ListEventsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"_\n\x12ListEventsResponse\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32$.fieldstone.webhooks.v1.WebhookEvent\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"9\n\x0fGetEventRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\"G\n\x10GetEventResponse\x12\x33\n\x05\x65vent\x18\x01 \x01(\x0b\x32$.fieldstone.webhooks.v1.WebhookEvent2\xb3\x03\n\x0eWebhookService\x12o\n\x0e\x43reateEndpoint\x12-.fieldstone.webhooks.v1.CreateEndpointRequest\x1a..fieldstone.webhooks.v1.CreateEndpointResponse\x12l\n\rListEndpoints\x12,.fieldstone.webhooks.v1.ListEndpointsRequest\x1a-.fieldstone.webhooks.v1.ListEndpointsResponse\x12\x63\n\nListEvents\x12).fieldstone.webhooks.v1.ListEventsRequest\x1a*.fieldstone.webhooks.v1.ListEventsResponse\x12]\n\x08GetEvent\x12\'.fieldstone.webhooks.v1.GetEventRequest\x1a(.fieldstone.webhooks.v1.GetEventResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%fieldstone/webhooks/v1/webhooks.proto\x12\x16\x66ieldstone.webhooks.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x03\n\x08\x45ndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x04 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x06 \x01(\x08\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncreated_by\x18\x08 \x01(\t\x12.\n\nupdated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64isabled_reason\x18\n \x01(\t\x12/\n\x0b\x64isabled_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11secret_rotated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x1aprevious_secret_expires_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbd\x01\n\x07\x41ttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x13\n\x0bstatus_code\x18\x02 \x01(\x05\x12\x13\n\x0b\x64uration_ms\x18\x03 \x01(\x03\x12\x15\n\rresponse_body\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x30\n\x0c\x61ttempted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07outcome\x18\x07 \x01(\t\x12\x0f\n\x07trigger\x18\x08 \x01(\t\"\xef\x02\n\x0cWebhookEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x14\n\x0cpayload_json\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x65ndpoint_id\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x15\n\rattempt_count\x18\t \x01(\x05\x12\x33\n\x0fnext_attempt_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0flast_attempt_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x08\x61ttempts\x18\x0c \x03(\x0b\x32\x1f.fieldstone.webhooks.v1.AttemptJ\x04\x08\x05\x10\x06R\ndeliveries\"x\n\x15\x43reateEndpointRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x12\n\ncreated_by\x18\x05 \x01(\t\"\\\n\x16\x43reateEndpointResponse\x12\x32\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32 .fieldstone.webhooks.v1.Endpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\",\n\x14ListEndpointsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\"L\n\x15ListEndpointsResponse\x12\x33\n\tendpoints\x18\x01 \x03(\x0b\x32 .fieldstone.webhooks.v1.Endpoint\"?\n\x12GetEndpointRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\"I\n\x13GetEndpointResponse\x12\x32\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32 .fieldstone.webhooks.v1.Endpoint\"\x1c\n\nEventTypes\x12\x0e\n\x06values\x18\x01 \x03(\t\"\xe1\x01\n\x15UpdateEndpointRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x10\n\x03url\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07\x65nabled\x18\x04 \x01(\x08H\x01\x88\x01\x01\x12\x37\n\x0b\x65vent_types\x18\x05 \x01(\x0b\x32\".fieldstone.webhooks.v1.EventTypes\x12\x18\n\x0b\x64\x65scription\x18\x06 \x01(\tH\x02\x88\x01\x01\x42\x06\n\x04_urlB\n\n\x08_enabledB\x0e\n\x0c_description\"L\n\x16UpdateEndpointResponse\x12\x32\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32 .fieldstone.webhooks.v1.Endpoint\"B\n\x15\x44\x65leteEndpointRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteEndpointResponse\"H\n\x1bRotateEndpointSecretRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\"b\n\x1cRotateEndpointSecretResponse\x12\x32\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32 .fieldstone.webhooks.v1.Endpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"{\n\x11ListEventsRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\"_\n\x12ListEventsResponse\x12\x34\n\x06\x65vents\x18\x01 \x03(\x0b\x32$.fieldstone.webhooks.v1.WebhookEvent\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"9\n\x0fGetEventRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\"G\n\x10GetEventResponse\x12\x33\n\x05\x65vent\x18\x01 \x01(\x0b\x32$.fieldstone.webhooks.v1.WebhookEvent\"<\n\x12ReplayEventRequest\x12\x14\n\x0cworkspace_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\"J\n\x13ReplayEventResponse\x12\x33\n\x05\x65vent\x18\x01 \x01(\x0b\x32$.fieldstone.webhooks.v1.WebhookEvent2\xe9\x07\n\x0eWebhookService\x12o\n\x0e\x43reateEndpoint\x12-.fieldstone.webhooks.v1.CreateEndpointRequest\x1a..fieldstone.webhooks.v1.CreateEndpointResponse\x12l\n\rListEndpoints\x12,.fieldstone.webhooks.v1.ListEndpointsRequest\x1a-.fieldstone.webhooks.v1.ListEndpointsResponse\x12\x66\n\x0bGetEndpoint\x12*.fieldstone.webhooks.v1.GetEndpointRequest\x1a+.fieldstone.webhooks.v1.GetEndpointResponse\x12o\n\x0eUpdateEndpoint\x12-.fieldstone.webhooks.v1.UpdateEndpointRequest\x1a..fieldstone.webhooks.v1.UpdateEndpointResponse\x12o\n\x0e\x44\x65leteEndpoint\x12-.fieldstone.webhooks.v1.DeleteEndpointRequest\x1a..fieldstone.webhooks.v1.DeleteEndpointResponse\x12\x81\x01\n\x14RotateEndpointSecret\x12\x33.fieldstone.webhooks.v1.RotateEndpointSecretRequest\x1a\x34.fieldstone.webhooks.v1.RotateEndpointSecretResponse\x12\x63\n\nListEvents\x12).fieldstone.webhooks.v1.ListEventsRequest\x1a*.fieldstone.webhooks.v1.ListEventsResponse\x12]\n\x08GetEvent\x12\'.fieldstone.webhooks.v1.GetEventRequest\x1a(.fieldstone.webhooks.v1.GetEventResponse\x12\x66\n\x0bReplayEvent\x12*.fieldstone.webhooks.v1.ReplayEventRequest\x1a+.fieldstone.webhooks.v1.ReplayEventResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,29 +34,49 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fieldstone.proto.webhooks.v
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ENDPOINT']._serialized_start=99
-  _globals['_ENDPOINT']._serialized_end=283
-  _globals['_ATTEMPT']._serialized_start=286
-  _globals['_ATTEMPT']._serialized_end=444
-  _globals['_DELIVERY']._serialized_start=447
-  _globals['_DELIVERY']._serialized_end=610
-  _globals['_WEBHOOKEVENT']._serialized_start=613
-  _globals['_WEBHOOKEVENT']._serialized_end=799
-  _globals['_CREATEENDPOINTREQUEST']._serialized_start=801
-  _globals['_CREATEENDPOINTREQUEST']._serialized_end=921
-  _globals['_CREATEENDPOINTRESPONSE']._serialized_start=923
-  _globals['_CREATEENDPOINTRESPONSE']._serialized_end=1015
-  _globals['_LISTENDPOINTSREQUEST']._serialized_start=1017
-  _globals['_LISTENDPOINTSREQUEST']._serialized_end=1061
-  _globals['_LISTENDPOINTSRESPONSE']._serialized_start=1063
-  _globals['_LISTENDPOINTSRESPONSE']._serialized_end=1139
-  _globals['_LISTEVENTSREQUEST']._serialized_start=1141
-  _globals['_LISTEVENTSREQUEST']._serialized_end=1213
-  _globals['_LISTEVENTSRESPONSE']._serialized_start=1215
-  _globals['_LISTEVENTSRESPONSE']._serialized_end=1310
-  _globals['_GETEVENTREQUEST']._serialized_start=1312
-  _globals['_GETEVENTREQUEST']._serialized_end=1369
-  _globals['_GETEVENTRESPONSE']._serialized_start=1371
-  _globals['_GETEVENTRESPONSE']._serialized_end=1442
-  _globals['_WEBHOOKSERVICE']._serialized_start=1445
-  _globals['_WEBHOOKSERVICE']._serialized_end=1880
+  _globals['_ENDPOINT']._serialized_end=524
+  _globals['_ATTEMPT']._serialized_start=527
+  _globals['_ATTEMPT']._serialized_end=716
+  _globals['_WEBHOOKEVENT']._serialized_start=719
+  _globals['_WEBHOOKEVENT']._serialized_end=1086
+  _globals['_CREATEENDPOINTREQUEST']._serialized_start=1088
+  _globals['_CREATEENDPOINTREQUEST']._serialized_end=1208
+  _globals['_CREATEENDPOINTRESPONSE']._serialized_start=1210
+  _globals['_CREATEENDPOINTRESPONSE']._serialized_end=1302
+  _globals['_LISTENDPOINTSREQUEST']._serialized_start=1304
+  _globals['_LISTENDPOINTSREQUEST']._serialized_end=1348
+  _globals['_LISTENDPOINTSRESPONSE']._serialized_start=1350
+  _globals['_LISTENDPOINTSRESPONSE']._serialized_end=1426
+  _globals['_GETENDPOINTREQUEST']._serialized_start=1428
+  _globals['_GETENDPOINTREQUEST']._serialized_end=1491
+  _globals['_GETENDPOINTRESPONSE']._serialized_start=1493
+  _globals['_GETENDPOINTRESPONSE']._serialized_end=1566
+  _globals['_EVENTTYPES']._serialized_start=1568
+  _globals['_EVENTTYPES']._serialized_end=1596
+  _globals['_UPDATEENDPOINTREQUEST']._serialized_start=1599
+  _globals['_UPDATEENDPOINTREQUEST']._serialized_end=1824
+  _globals['_UPDATEENDPOINTRESPONSE']._serialized_start=1826
+  _globals['_UPDATEENDPOINTRESPONSE']._serialized_end=1902
+  _globals['_DELETEENDPOINTREQUEST']._serialized_start=1904
+  _globals['_DELETEENDPOINTREQUEST']._serialized_end=1970
+  _globals['_DELETEENDPOINTRESPONSE']._serialized_start=1972
+  _globals['_DELETEENDPOINTRESPONSE']._serialized_end=1996
+  _globals['_ROTATEENDPOINTSECRETREQUEST']._serialized_start=1998
+  _globals['_ROTATEENDPOINTSECRETREQUEST']._serialized_end=2070
+  _globals['_ROTATEENDPOINTSECRETRESPONSE']._serialized_start=2072
+  _globals['_ROTATEENDPOINTSECRETRESPONSE']._serialized_end=2170
+  _globals['_LISTEVENTSREQUEST']._serialized_start=2172
+  _globals['_LISTEVENTSREQUEST']._serialized_end=2295
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=2297
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=2392
+  _globals['_GETEVENTREQUEST']._serialized_start=2394
+  _globals['_GETEVENTREQUEST']._serialized_end=2451
+  _globals['_GETEVENTRESPONSE']._serialized_start=2453
+  _globals['_GETEVENTRESPONSE']._serialized_end=2524
+  _globals['_REPLAYEVENTREQUEST']._serialized_start=2526
+  _globals['_REPLAYEVENTREQUEST']._serialized_end=2586
+  _globals['_REPLAYEVENTRESPONSE']._serialized_start=2588
+  _globals['_REPLAYEVENTRESPONSE']._serialized_end=2662
+  _globals['_WEBHOOKSERVICE']._serialized_start=2665
+  _globals['_WEBHOOKSERVICE']._serialized_end=3666
 # @@protoc_insertion_point(module_scope)

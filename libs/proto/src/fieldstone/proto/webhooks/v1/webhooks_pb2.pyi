@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Endpoint(_message.Message):
-    __slots__ = ("id", "workspace_id", "url", "event_types", "description", "enabled", "created_at", "created_by")
+    __slots__ = ("id", "workspace_id", "url", "event_types", "description", "enabled", "created_at", "created_by", "updated_at", "disabled_reason", "disabled_at", "secret_rotated_at", "previous_secret_expires_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,11 @@ class Endpoint(_message.Message):
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_REASON_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_AT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_ROTATED_AT_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_SECRET_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     workspace_id: str
     url: str
@@ -28,53 +33,58 @@ class Endpoint(_message.Message):
     enabled: bool
     created_at: _timestamp_pb2.Timestamp
     created_by: str
-    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
+    updated_at: _timestamp_pb2.Timestamp
+    disabled_reason: str
+    disabled_at: _timestamp_pb2.Timestamp
+    secret_rotated_at: _timestamp_pb2.Timestamp
+    previous_secret_expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., url: _Optional[str] = ..., event_types: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ..., enabled: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled_reason: _Optional[str] = ..., disabled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., secret_rotated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_secret_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Attempt(_message.Message):
-    __slots__ = ("number", "status_code", "duration_ms", "response_excerpt", "error", "attempted_at")
+    __slots__ = ("number", "status_code", "duration_ms", "response_body", "error", "attempted_at", "outcome", "trigger")
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     STATUS_CODE_FIELD_NUMBER: _ClassVar[int]
     DURATION_MS_FIELD_NUMBER: _ClassVar[int]
-    RESPONSE_EXCERPT_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_BODY_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTED_AT_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
     number: int
     status_code: int
     duration_ms: int
-    response_excerpt: str
+    response_body: str
     error: str
     attempted_at: _timestamp_pb2.Timestamp
-    def __init__(self, number: _Optional[int] = ..., status_code: _Optional[int] = ..., duration_ms: _Optional[int] = ..., response_excerpt: _Optional[str] = ..., error: _Optional[str] = ..., attempted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
-
-class Delivery(_message.Message):
-    __slots__ = ("id", "endpoint_id", "status", "attempts", "next_attempt_at")
-    ID_FIELD_NUMBER: _ClassVar[int]
-    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
-    STATUS_FIELD_NUMBER: _ClassVar[int]
-    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
-    NEXT_ATTEMPT_AT_FIELD_NUMBER: _ClassVar[int]
-    id: str
-    endpoint_id: str
-    status: str
-    attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
-    next_attempt_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., status: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    outcome: str
+    trigger: str
+    def __init__(self, number: _Optional[int] = ..., status_code: _Optional[int] = ..., duration_ms: _Optional[int] = ..., response_body: _Optional[str] = ..., error: _Optional[str] = ..., attempted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[str] = ..., trigger: _Optional[str] = ...) -> None: ...
 
 class WebhookEvent(_message.Message):
-    __slots__ = ("id", "workspace_id", "type", "payload_json", "deliveries", "created_at")
+    __slots__ = ("id", "workspace_id", "type", "payload_json", "created_at", "endpoint_id", "status", "attempt_count", "next_attempt_at", "last_attempt_at", "attempts")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_JSON_FIELD_NUMBER: _ClassVar[int]
-    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ATTEMPT_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     workspace_id: str
     type: str
     payload_json: str
-    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., type: _Optional[str] = ..., payload_json: _Optional[str] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    endpoint_id: str
+    status: str
+    attempt_count: int
+    next_attempt_at: _timestamp_pb2.Timestamp
+    last_attempt_at: _timestamp_pb2.Timestamp
+    attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
+    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., type: _Optional[str] = ..., payload_json: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., endpoint_id: _Optional[str] = ..., status: _Optional[str] = ..., attempt_count: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ...) -> None: ...
 
 class CreateEndpointRequest(_message.Message):
     __slots__ = ("workspace_id", "url", "event_types", "description", "created_by")
@@ -110,15 +120,91 @@ class ListEndpointsResponse(_message.Message):
     endpoints: _containers.RepeatedCompositeFieldContainer[Endpoint]
     def __init__(self, endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ...) -> None: ...
 
+class GetEndpointRequest(_message.Message):
+    __slots__ = ("workspace_id", "endpoint_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    endpoint_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ...) -> None: ...
+
+class GetEndpointResponse(_message.Message):
+    __slots__ = ("endpoint",)
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    endpoint: Endpoint
+    def __init__(self, endpoint: _Optional[_Union[Endpoint, _Mapping]] = ...) -> None: ...
+
+class EventTypes(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, values: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UpdateEndpointRequest(_message.Message):
+    __slots__ = ("workspace_id", "endpoint_id", "url", "enabled", "event_types", "description")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    endpoint_id: str
+    url: str
+    enabled: bool
+    event_types: EventTypes
+    description: str
+    def __init__(self, workspace_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., url: _Optional[str] = ..., enabled: _Optional[bool] = ..., event_types: _Optional[_Union[EventTypes, _Mapping]] = ..., description: _Optional[str] = ...) -> None: ...
+
+class UpdateEndpointResponse(_message.Message):
+    __slots__ = ("endpoint",)
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    endpoint: Endpoint
+    def __init__(self, endpoint: _Optional[_Union[Endpoint, _Mapping]] = ...) -> None: ...
+
+class DeleteEndpointRequest(_message.Message):
+    __slots__ = ("workspace_id", "endpoint_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    endpoint_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ...) -> None: ...
+
+class DeleteEndpointResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RotateEndpointSecretRequest(_message.Message):
+    __slots__ = ("workspace_id", "endpoint_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    endpoint_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., endpoint_id: _Optional[str] = ...) -> None: ...
+
+class RotateEndpointSecretResponse(_message.Message):
+    __slots__ = ("endpoint", "secret")
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    endpoint: Endpoint
+    secret: str
+    def __init__(self, endpoint: _Optional[_Union[Endpoint, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+
 class ListEventsRequest(_message.Message):
-    __slots__ = ("workspace_id", "limit", "cursor")
+    __slots__ = ("workspace_id", "limit", "cursor", "endpoint_id", "type", "status")
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     workspace_id: str
     limit: int
     cursor: str
-    def __init__(self, workspace_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    endpoint_id: str
+    type: str
+    status: str
+    def __init__(self, workspace_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., endpoint_id: _Optional[str] = ..., type: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
 
 class ListEventsResponse(_message.Message):
     __slots__ = ("events", "next_cursor")
@@ -137,6 +223,20 @@ class GetEventRequest(_message.Message):
     def __init__(self, workspace_id: _Optional[str] = ..., event_id: _Optional[str] = ...) -> None: ...
 
 class GetEventResponse(_message.Message):
+    __slots__ = ("event",)
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: WebhookEvent
+    def __init__(self, event: _Optional[_Union[WebhookEvent, _Mapping]] = ...) -> None: ...
+
+class ReplayEventRequest(_message.Message):
+    __slots__ = ("workspace_id", "event_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    event_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., event_id: _Optional[str] = ...) -> None: ...
+
+class ReplayEventResponse(_message.Message):
     __slots__ = ("event",)
     EVENT_FIELD_NUMBER: _ClassVar[int]
     event: WebhookEvent

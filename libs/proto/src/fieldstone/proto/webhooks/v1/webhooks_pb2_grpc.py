@@ -27,7 +27,7 @@ if _version_not_supported:
 
 
 class WebhookServiceStub:
-    """WebhookService owns endpoints, their secrets, events, deliveries and attempts.
+    """WebhookService owns endpoints, their secrets, events (one per endpoint and occurrence) and attempts.
     """
 
     def __init__(self, channel):
@@ -46,6 +46,26 @@ class WebhookServiceStub:
                 request_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsRequest.SerializeToString,
                 response_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsResponse.FromString,
                 _registered_method=True)
+        self.GetEndpoint = channel.unary_unary(
+                '/fieldstone.webhooks.v1.WebhookService/GetEndpoint',
+                request_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointResponse.FromString,
+                _registered_method=True)
+        self.UpdateEndpoint = channel.unary_unary(
+                '/fieldstone.webhooks.v1.WebhookService/UpdateEndpoint',
+                request_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointResponse.FromString,
+                _registered_method=True)
+        self.DeleteEndpoint = channel.unary_unary(
+                '/fieldstone.webhooks.v1.WebhookService/DeleteEndpoint',
+                request_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointResponse.FromString,
+                _registered_method=True)
+        self.RotateEndpointSecret = channel.unary_unary(
+                '/fieldstone.webhooks.v1.WebhookService/RotateEndpointSecret',
+                request_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretResponse.FromString,
+                _registered_method=True)
         self.ListEvents = channel.unary_unary(
                 '/fieldstone.webhooks.v1.WebhookService/ListEvents',
                 request_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEventsRequest.SerializeToString,
@@ -56,10 +76,15 @@ class WebhookServiceStub:
                 request_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEventRequest.SerializeToString,
                 response_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEventResponse.FromString,
                 _registered_method=True)
+        self.ReplayEvent = channel.unary_unary(
+                '/fieldstone.webhooks.v1.WebhookService/ReplayEvent',
+                request_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ReplayEventRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ReplayEventResponse.FromString,
+                _registered_method=True)
 
 
 class WebhookServiceServicer:
-    """WebhookService owns endpoints, their secrets, events, deliveries and attempts.
+    """WebhookService owns endpoints, their secrets, events (one per endpoint and occurrence) and attempts.
     """
 
     def CreateEndpoint(self, request, context):
@@ -74,6 +99,30 @@ class WebhookServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetEndpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateEndpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteEndpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateEndpointSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListEvents(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -81,6 +130,12 @@ class WebhookServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetEvent(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayEvent(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -99,6 +154,26 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     request_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsRequest.FromString,
                     response_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEndpointsResponse.SerializeToString,
             ),
+            'GetEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEndpoint,
+                    request_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointRequest.FromString,
+                    response_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointResponse.SerializeToString,
+            ),
+            'UpdateEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEndpoint,
+                    request_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.FromString,
+                    response_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointResponse.SerializeToString,
+            ),
+            'DeleteEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteEndpoint,
+                    request_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointRequest.FromString,
+                    response_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointResponse.SerializeToString,
+            ),
+            'RotateEndpointSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateEndpointSecret,
+                    request_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretRequest.FromString,
+                    response_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretResponse.SerializeToString,
+            ),
             'ListEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListEvents,
                     request_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ListEventsRequest.FromString,
@@ -109,6 +184,11 @@ def add_WebhookServiceServicer_to_server(servicer, server):
                     request_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEventRequest.FromString,
                     response_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEventResponse.SerializeToString,
             ),
+            'ReplayEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayEvent,
+                    request_deserializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ReplayEventRequest.FromString,
+                    response_serializer=fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ReplayEventResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'fieldstone.webhooks.v1.WebhookService', rpc_method_handlers)
@@ -118,7 +198,7 @@ def add_WebhookServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class WebhookService:
-    """WebhookService owns endpoints, their secrets, events, deliveries and attempts.
+    """WebhookService owns endpoints, their secrets, events (one per endpoint and occurrence) and attempts.
     """
 
     @staticmethod
@@ -176,6 +256,114 @@ class WebhookService:
             _registered_method=True)
 
     @staticmethod
+    def GetEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.webhooks.v1.WebhookService/GetEndpoint',
+            fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointRequest.SerializeToString,
+            fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.webhooks.v1.WebhookService/UpdateEndpoint',
+            fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointRequest.SerializeToString,
+            fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.UpdateEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.webhooks.v1.WebhookService/DeleteEndpoint',
+            fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointRequest.SerializeToString,
+            fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.DeleteEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateEndpointSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.webhooks.v1.WebhookService/RotateEndpointSecret',
+            fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretRequest.SerializeToString,
+            fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.RotateEndpointSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListEvents(request,
             target,
             options=(),
@@ -219,6 +407,33 @@ class WebhookService:
             '/fieldstone.webhooks.v1.WebhookService/GetEvent',
             fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEventRequest.SerializeToString,
             fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.GetEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.webhooks.v1.WebhookService/ReplayEvent',
+            fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ReplayEventRequest.SerializeToString,
+            fieldstone_dot_webhooks_dot_v1_dot_webhooks__pb2.ReplayEventResponse.FromString,
             options,
             channel_credentials,
             insecure,
