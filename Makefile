@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 export UV_LINK_MODE := copy
 
-.PHONY: helm golden test-deploy openapi help up down status logs test test-unit test-integration test-e2e check lint typecheck imports protos protos-check sync infra bench clean
+.PHONY: traces bench-tracing bench-extract helm golden test-deploy openapi help up down status logs test test-unit test-integration test-e2e check lint typecheck imports protos protos-check sync infra bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +43,12 @@ status: ## Show what runs, with ports and log files
 
 logs: ## Tail every service's log (or SERVICE=name)
 	@$(BIN)/fieldstone-stack logs $(SERVICE)
+
+traces: ## Print the local stack's recent traces (FIELDSTONE_TRACING=file make up; TRACE=<id> for one)
+	@$(BIN)/fieldstone-stack traces $(if $(TRACE),--trace-id $(TRACE))
+
+bench-tracing: infra sync ## Tracing overhead on the walking skeleton (tracing off vs on)
+	@eval "$$($(INFRA) env)" && FIELDSTONE_TRACING_BENCH=1 $(BIN)/pytest -q -s tests/e2e/test_observability_stack.py -k overhead
 
 protos: sync ## Regenerate the committed protobuf/gRPC code from protos/
 	@$(BIN)/python scripts/gen_protos.py
@@ -80,8 +86,11 @@ test-unit: sync helm ## Unit tests only (no infrastructure)
 test: infra sync check helm ## The whole suite against real Postgres, Kafka and MinIO
 	@eval "$$($(INFRA) env)" && $(BIN)/pytest -q -ra
 
-bench: infra sync ## Benchmarks (results printed as tables)
-	@eval "$$($(INFRA) env)" && $(BIN)/python libs/extract/bench/run_bench.py
+bench: bench-extract ## Benchmarks (results printed as tables)
+
+bench-extract: sync ## Extraction benchmark: field accuracy, time per page (text/OCR), peak memory
+	@mkdir -p .stack/bench-extract
+	@$(BIN)/python libs/extract/bench/run_bench.py --out .stack/bench-extract/predictions.json
 
 clean: ## Remove local state (.stack) and caches inside the checkout
 	@rm -rf .stack .mypy_cache .ruff_cache .pytest_cache

@@ -267,10 +267,21 @@ install_minio() {
 # ---------------------------------------------------------------------------
 # install (serialised across concurrent runs sharing the cache)
 
+# Tesseract and its English, German, French and Dutch models: the OCR of the extraction engine.
+OCR_PACKAGES=(tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-nld)
+ensure_ocr() {
+    local missing=() pkg
+    for pkg in "${OCR_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    ((${#missing[@]} == 0)) || apt_install --no-install-recommends "${missing[@]}"
+}
+
 cmd_install() {
     mkdir -p "$CACHE" "$STATE" "$LOGS" "$RUN"
     ensure_curl
     ensure_postgres
+    ensure_ocr
     ensure_java
     exec 9>"$CACHE/.install.lock"
     if ! flock -n 9; then

@@ -96,6 +96,11 @@ The settings of one component (`default` merged with `components.<name>`), store
 {{- if hasKey .c.ports "grpc" -}}{{ .c.ports.grpc }}{{- else -}}{{ .c.ports.http }}{{- end -}}
 {{- end -}}
 
+{{/* The port Prometheus scrapes: a gRPC service's metrics port, or the gateway's HTTP port. (dict "c" $c) */}}
+{{- define "fieldstone.metricsPort" -}}
+{{- if hasKey .c.ports "metrics" -}}{{ .c.ports.metrics }}{{- else -}}{{ .c.ports.http }}{{- end -}}
+{{- end -}}
+
 {{- define "fieldstone.image" -}}
 {{- $root := .root -}}
 {{- $image := .c.image | default dict -}}
@@ -230,6 +235,10 @@ or inline in the migrations Job); `env` overrides what the chart derives. (dict 
 {{- if hasKey $c.ports "grpc" -}}
 {{- $_ := set $env (printf "%s_GRPC_HOST" $p) "0.0.0.0" -}}
 {{- $_ := set $env (printf "%s_GRPC_PORT" $p) (toString $c.ports.grpc) -}}
+{{- end -}}
+{{- if and (hasKey $c.ports "metrics") (hasKey $c.ports "grpc") -}}
+{{- $_ := set $env (printf "%s_METRICS_HOST" $p) "0.0.0.0" -}}
+{{- $_ := set $env (printf "%s_METRICS_PORT" $p) (toString $c.ports.metrics) -}}
 {{- end -}}
 {{- if hasKey $c.ports "http" -}}
 {{- $_ := set $env (printf "%s_HTTP_HOST" $p) "0.0.0.0" -}}

@@ -1,18 +1,26 @@
 """S3-generic object storage on the `minio` SDK.
 
 The SDK is synchronous, so every call runs in a worker thread to keep the event loop free.
+Each call is a CLIENT span named like the AWS SDK's (`S3.GetObject`), child of the caller's span.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from minio import Minio
 from minio.error import S3Error
 from minio.notificationconfig import NotificationConfig, QueueConfig
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+T = TypeVar("T")
+_tracer = trace.get_tracer(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,24 @@ class BlobStore:
             if public
             else self._client
         )
+        self._endpoint = endpoint
+
+    async def _run(self, operation: str, bucket: str, key: str | None, fn: Callable[[], T]) -> T:
+        """Run one blocking SDK call in a worker thread, inside an S3 client span."""
+        host, _, port = self._endpoint.rpartition(":")
+        attributes: dict[str, str | int] = {
+            "rpc.system": "aws-api",
+            "rpc.service": "S3",
+            "rpc.method": operation,
+            "aws.s3.bucket": bucket,
+            "server.address": host or self._endpoint,
+        }
+        if port.isdigit():
+            attributes["server.port"] = int(port)
+        if key is not None:
+            attributes["aws.s3.key"] = key
+        with _tracer.start_as_current_span(f"S3.{operation}", kind=SpanKind.CLIENT, attributes=attributes):
+            return await asyncio.to_thread(fn)
 
     async def ensure_bucket(self, bucket: str) -> None:
         def run() -> None:
@@ -59,7 +85,7 @@ class BlobStore:
                     if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                         raise
 
-        await asyncio.to_thread(run)
+        await self._run("CreateBucket", bucket, None, run)
 
     async def notify_on_create(self, bucket: str, queue_arn: str) -> None:
         """Send `s3:ObjectCreated:*` notifications of `bucket` to the queue (Kafka) target."""
@@ -68,9 +94,15 @@ class BlobStore:
                 QueueConfig(["s3:ObjectCreated:*"], config_id="fieldstone-uploads", queue=queue_arn)
             ]
         )
-        await asyncio.to_thread(self._client.set_bucket_notification, bucket, config)
+        await self._run(
+            "PutBucketNotificationConfiguration",
+            bucket,
+            None,
+            lambda: self._client.set_bucket_notification(bucket, config),
+        )
 
     async def presigned_put(self, bucket: str, key: str, expires: timedelta) -> str:
+        # Signing is local (no request), so it is not a span.
         url: str = await asyncio.to_thread(self._signer.presigned_put_object, bucket, key, expires)
         return url
 
@@ -84,7 +116,7 @@ class BlobStore:
                 raise
             return ObjectInfo(size=st.size or 0, etag=st.etag or "", content_type=st.content_type)
 
-        return await asyncio.to_thread(run)
+        return await self._run("HeadObject", bucket, key, run)
 
     async def read(self, bucket: str, key: str, *, offset: int = 0, length: int = 0) -> bytes:
         def run() -> bytes:
@@ -95,13 +127,18 @@ class BlobStore:
                 response.close()
                 response.release_conn()
 
-        return await asyncio.to_thread(run)
+        return await self._run("GetObject", bucket, key, run)
 
     async def put(
         self, bucket: str, key: str, data: bytes, content_type: str = "application/octet-stream"
     ) -> None:
         import io
 
-        await asyncio.to_thread(
-            self._client.put_object, bucket, key, io.BytesIO(data), len(data), content_type=content_type
+        await self._run(
+            "PutObject",
+            bucket,
+            key,
+            lambda: self._client.put_object(
+                bucket, key, io.BytesIO(data), len(data), content_type=content_type
+            ),
         )

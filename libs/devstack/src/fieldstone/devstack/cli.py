@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from fieldstone.devstack.stack import SERVICES, Profile, Stack
+from fieldstone.devstack.stack import Profile, Stack
+from fieldstone.devstack.traces import load_dir, render
 
 
 def _key_works(url: str, key: str) -> bool:
@@ -35,8 +36,10 @@ def _read_env(path: Path) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fieldstone-stack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "logs"])
+    parser.add_argument("command", choices=["up", "down", "status", "logs", "traces"])
     parser.add_argument("--state-dir", default=".stack")
+    parser.add_argument("--trace-id", help="for traces: print this trace only")
+    parser.add_argument("--last", type=int, default=5, help="for traces: how many recent traces")
     parser.add_argument("service", nargs="?", help="for logs: which service")
     ns = parser.parse_args(argv)
     stack = Stack(Profile.from_env(state_dir=Path(ns.state_dir)))
@@ -48,10 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     if ns.command == "status":
         for name, st in stack.status().items():
             state = "healthy" if st["healthy"] else ("running" if st["pid"] else "stopped")
-            out.write(f"{name:<11} {state:<8} pid={st['pid']} port={st['port']} log={st['log']}\n")
+            out.write(
+                f"{name:<11} {state:<8} pid={st['pid']} port={st['port']} metrics={st['metrics']} log={st['log']}\n"
+            )
+        return 0
+    if ns.command == "traces":
+        # Written when the stack runs with FIELDSTONE_TRACING=file (docs/observability.md).
+        out.write(render(load_dir(Path(ns.state_dir) / "traces"), ns.trace_id, ns.last) + "\n")
         return 0
     if ns.command == "logs":
-        for name in [ns.service] if ns.service else SERVICES:
+        for name in [ns.service] if ns.service else stack.running_processes():
             out.write(f"--- {name} ({stack.log_file(name)}) ---\n{stack.tail(name, 40)}\n")
         return 0
     try:

@@ -2,6 +2,10 @@
 
 A `Profile` names everything that must not collide between two stacks sharing one
 Postgres, Kafka and MinIO: ports, database names, consumer groups and the bucket.
+
+Processes are named like their service, except extra extraction workers: `extraction-2`,
+`extraction-3`, ... are more processes of the extraction service (same database, same consumer
+groups, so they share the jobs) on ports of their own. The gateway calls `extraction`.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ import base64
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +30,27 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 SERVICES = ("auth", "usage", "files", "webhooks", "extraction", "gateway")
 _GRPC_OFFSET = {"auth": 1, "files": 2, "extraction": 3, "webhooks": 4, "usage": 5}
+# The gRPC services serve /metrics on grpc_base + 10 + their offset (the gateway on its HTTP port).
+_METRICS_OFFSET = 10
+# Extra extraction processes extraction-<n> (2 <= n < 20): gRPC on grpc_base + 20 + n, metrics on
+# grpc_base + 40 + n.
+_REPLICA = re.compile(r"^extraction-(\d+)$")
+_REPLICA_GRPC_OFFSET, _REPLICA_METRICS_OFFSET, _MAX_REPLICA = 20, 40, 19
+
+
+def service_of(process: str) -> str:
+    """The service a process runs: `extraction-2` → `extraction`."""
+    return "extraction" if _REPLICA.match(process) else process
+
+
+def _replica(process: str) -> int:
+    match = _REPLICA.match(process)
+    if match is None:
+        return 0
+    n = int(match.group(1))
+    if not 2 <= n <= _MAX_REPLICA:
+        raise ValueError(f"extraction replicas are numbered 2..{_MAX_REPLICA}, not {n}")
+    return n
 
 
 @dataclass(frozen=True)
@@ -40,6 +67,12 @@ class Profile:
     notify_arn: str = "arn:minio:sqs::FIELDSTONE:kafka"
     db_prefix: str = "fieldstone_"
     log_level: str = "INFO"
+    # Extraction processes `up` starts: `extraction` plus extraction-2..N (workers scale by
+    # adding processes; `make up` reads FIELDSTONE_EXTRACTION_WORKERS).
+    extraction_workers: int = 1
+    # When set, every service appends its spans to <traces_dir>/<service>.jsonl
+    # (FIELDSTONE_TRACING=file turns it on for `make up`; `fieldstone-stack traces` prints them).
+    traces_dir: Path | None = None
     extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
@@ -53,12 +86,35 @@ class Profile:
             "s3_access_key": e.get("FIELDSTONE_S3_ACCESS_KEY", cls.s3_access_key),
             "s3_secret_key": e.get("FIELDSTONE_S3_SECRET_KEY", cls.s3_secret_key),
             "notify_arn": e.get("FIELDSTONE_MINIO_NOTIFY_ARN", cls.notify_arn),
+            "extraction_workers": int(e.get("FIELDSTONE_EXTRACTION_WORKERS", "1")),
         }
+        if e.get("FIELDSTONE_TRACING", "").lower() in ("1", "true", "file", "on"):
+            state = Path(str(overrides.get("state_dir", cls.state_dir)))
+            base["traces_dir"] = state / "traces"
         base.update(overrides)
         return cls(**base)  # type: ignore[arg-type]
 
+    def processes(self) -> tuple[str, ...]:
+        """Every process `up` starts, in start order."""
+        replicas = tuple(f"extraction-{n}" for n in range(2, self.extraction_workers + 1))
+        return tuple(p for s in SERVICES for p in ((s, *replicas) if s == "extraction" else (s,)))
+
     def grpc_port(self, service: str) -> int:
+        if n := _replica(service):
+            return self.grpc_base + _REPLICA_GRPC_OFFSET + n
         return self.grpc_base + _GRPC_OFFSET[service]
+
+    def metrics_port(self, service: str) -> int:
+        if n := _replica(service):
+            return self.grpc_base + _REPLICA_METRICS_OFFSET + n
+        return (
+            self.http_port
+            if service == "gateway"
+            else self.grpc_base + _METRICS_OFFSET + _GRPC_OFFSET[service]
+        )
+
+    def metrics_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.metrics_port(service)}/metrics"
 
     def target(self, service: str) -> str:
         return f"127.0.0.1:{self.grpc_port(service)}"
@@ -87,8 +143,9 @@ class Stack:
             path.chmod(0o600)
         return path.read_text().strip()
 
-    def env(self, service: str) -> dict[str, str]:
-        p = self.p
+    def env(self, process: str) -> dict[str, str]:
+        """The environment of a process (a service, or an extra extraction process)."""
+        p, service = self.p, service_of(process)
         prefix = service.upper()
         env = {
             f"{prefix}_DATABASE_URL": p.database_url(service),
@@ -98,7 +155,13 @@ class Stack:
             f"{prefix}_LOG_LEVEL": p.log_level,
         }
         if service != "gateway":
-            env[f"{prefix}_GRPC_PORT"] = str(p.grpc_port(service))
+            env[f"{prefix}_GRPC_PORT"] = str(p.grpc_port(process))
+            env[f"{prefix}_METRICS_PORT"] = str(p.metrics_port(process))
+        if p.traces_dir is not None:
+            traces = p.traces_dir.resolve()
+            traces.mkdir(parents=True, exist_ok=True)
+            env["FIELDSTONE_TRACES_FILE"] = str(traces / f"{process}.jsonl")
+            env.setdefault("OTEL_BSP_SCHEDULE_DELAY", "500")
         s3 = {
             "S3_ENDPOINT": p.s3_endpoint,
             "S3_ACCESS_KEY": p.s3_access_key,
@@ -145,18 +208,19 @@ class Stack:
             return None
         return pid
 
-    def start(self, service: str) -> int:
+    def start(self, service: str, env: Mapping[str, str] | None = None) -> int:
+        """Start a process (if it is not running), with `env` added to its environment."""
         running = self.pid(service)
         if running:
             return running
-        env = {**os.environ, **self.env(service), "PYTHONUNBUFFERED": "1"}
+        environment = {**os.environ, **self.env(service), **(env or {}), "PYTHONUNBUFFERED": "1"}
         with self.log_file(service).open("ab") as log:
             proc = subprocess.Popen(
-                [str(self.bin / f"fieldstone-{service}")],
+                [str(self.bin / f"fieldstone-{service_of(service)}")],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=env,
+                env=environment,
                 start_new_session=True,
             )
         self.pid_file(service).write_text(str(proc.pid))
@@ -182,6 +246,24 @@ class Stack:
         """Crash a service (SIGKILL): no chance to finish or commit anything."""
         self.stop(service, signal.SIGKILL, timeout=5.0)
 
+    def restart(self, service: str, env: Mapping[str, str] | None = None, timeout: float = 60.0) -> None:
+        """Stop a process gracefully, start it again (with `env` added) and wait until it is healthy."""
+        self.stop(service)
+        self.start(service, env)
+        self.wait_healthy((service,), timeout=timeout)
+
+    def running_processes(self) -> tuple[str, ...]:
+        """The profile's processes, plus extra extraction processes started by hand."""
+        extra = sorted(
+            (
+                f.stem
+                for f in (self.state / "run").glob("extraction-*.pid")
+                if f.stem not in self.p.processes()
+            ),
+            key=_replica,
+        )
+        return (*self.p.processes(), *extra)
+
     # -- health --------------------------------------------------------------------
     def healthy(self, service: str) -> bool:
         if service == "gateway":
@@ -196,9 +278,9 @@ class Stack:
         except grpc.RpcError:
             return False
 
-    def wait_healthy(self, services: tuple[str, ...] = SERVICES, timeout: float = 120.0) -> None:
+    def wait_healthy(self, services: tuple[str, ...] | None = None, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
-        pending = list(services)
+        pending = list(services or self.p.processes())
         while pending and time.monotonic() < deadline:
             for service in list(pending):
                 if self.pid(service) is None:
@@ -218,12 +300,12 @@ class Stack:
             return "(no log)"
 
     def up(self, timeout: float = 180.0) -> None:
-        for service in SERVICES:
+        for service in self.p.processes():
             self.start(service)
         self.wait_healthy(timeout=timeout)
 
     def down(self) -> None:
-        for service in reversed(SERVICES):
+        for service in reversed(self.running_processes()):
             self.stop(service)
 
     def status(self) -> dict[str, dict[str, object]]:
@@ -232,9 +314,10 @@ class Stack:
                 "pid": self.pid(s),
                 "healthy": bool(self.pid(s)) and self.healthy(s),
                 "port": self.p.http_port if s == "gateway" else self.p.grpc_port(s),
+                "metrics": self.p.metrics_url(s),
                 "log": str(self.log_file(s)),
             }
-            for s in SERVICES
+            for s in self.running_processes()
         }
 
     # -- bootstrap key -----------------------------------------------------------------

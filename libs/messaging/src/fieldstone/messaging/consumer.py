@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError
 from opentelemetry import context, propagate, trace
 
 from fieldstone.common.logging import get_logger
+from fieldstone.common.metrics import CONSUMER_LAG, MESSAGING_CONSUMED, MESSAGING_PROCESS_DURATION
 from fieldstone.messaging.cloudevents import CloudEvent
 
 log = get_logger(__name__)
 _tracer = trace.get_tracer(__name__)
+# Subjects that name an extraction (ext_...) are bound to the handler's log lines as extraction_id.
+_SUBJECT_IDS = {
+    "ext_": "extraction_id",
+    "file_": "file_id",
+    "ws_": "workspace_id",
+    "evt_": "webhook_event_id",
+}
 
 
 @dataclass(frozen=True)
@@ -54,37 +65,106 @@ class EventConsumer:
         # Slow handlers (extraction jobs) take small batches so a batch ends well within
         # the broker's max poll interval.
         self._max_batch = max_batch
+        self._lag_labels: set[tuple[str, str, str]] = set()
         self.ready = asyncio.Event()
 
+    def _span_attributes(self, message: InboundMessage) -> dict[str, Any]:
+        """Messaging semantic-convention attributes of the process span."""
+        attributes: dict[str, Any] = {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.operation.name": "process",
+            "messaging.destination.name": message.topic,
+            "messaging.destination.partition.id": str(message.partition),
+            "messaging.consumer.group.name": self._group_id,
+            "messaging.kafka.offset": message.offset,
+        }
+        if message.key is not None:
+            attributes["messaging.kafka.message.key"] = message.key.decode("utf-8", "replace")
+        if message.event is not None:
+            attributes["messaging.message.id"] = message.event.id
+            attributes["cloudevents.event_id"] = message.event.id
+            attributes["cloudevents.event_type"] = message.event.type
+            attributes["cloudevents.event_subject"] = message.event.subject
+        return attributes
+
+    def _log_context(self, message: InboundMessage) -> dict[str, str]:
+        if message.event is None:
+            return {"topic": message.topic}
+        bound = {"topic": message.topic, "ce_type": message.event.type, "ce_id": message.event.id}
+        subject = message.event.subject
+        for prefix, name in _SUBJECT_IDS.items():
+            if subject.startswith(prefix):
+                bound[name] = subject
+        return bound
+
     async def _handle(self, message: InboundMessage, stop: asyncio.Event) -> bool:
-        """Run the handler until it succeeds; False if asked to stop first."""
+        """Run the handler until it succeeds; False if asked to stop first.
+
+        The process span continues the producer's trace (W3C traceparent in the headers): it is
+        the child of the relay's send span and also links to it, as the messaging conventions
+        describe for a single message.
+        """
         delay = 0.2
         carrier = (
             {"traceparent": message.event.traceparent} if message.event and message.event.traceparent else {}
         )
-        token = context.attach(propagate.extract(carrier))
+        parent = propagate.extract(carrier)
+        producer = trace.get_current_span(parent).get_span_context()
+        links = [trace.Link(producer)] if producer.is_valid else []
+        labels = ("kafka", message.topic, self._group_id)
+        token = context.attach(parent)
         try:
-            while not stop.is_set():
-                try:
-                    with _tracer.start_as_current_span(
-                        f"process {message.topic}", kind=trace.SpanKind.CONSUMER
-                    ):
-                        await self._handler(message)
-                    return True
-                except Exception:
-                    log.exception(
-                        "event handler failed; will retry",
-                        topic=message.topic,
-                        offset=message.offset,
-                        ce_type=message.event.type if message.event else None,
-                    )
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(delay):
-                            await stop.wait()
-                    delay = min(delay * 2, self._max_backoff)
-            return False
+            with structlog.contextvars.bound_contextvars(**self._log_context(message)):
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    try:
+                        with _tracer.start_as_current_span(
+                            f"process {message.topic}",
+                            kind=trace.SpanKind.CONSUMER,
+                            attributes=self._span_attributes(message),
+                            links=links,
+                        ):
+                            await self._handler(message)
+                        MESSAGING_PROCESS_DURATION.labels(*labels, "").observe(time.perf_counter() - started)
+                        MESSAGING_CONSUMED.labels(*labels).inc()
+                        return True
+                    except Exception as exc:
+                        MESSAGING_PROCESS_DURATION.labels(*labels, type(exc).__qualname__).observe(
+                            time.perf_counter() - started
+                        )
+                        log.exception(
+                            "event handler failed; will retry",
+                            topic=message.topic,
+                            offset=message.offset,
+                            ce_type=message.event.type if message.event else None,
+                        )
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(delay):
+                                await stop.wait()
+                        delay = min(delay * 2, self._max_backoff)
+                return False
         finally:
             context.detach(token)
+
+    async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Lag per assigned partition: its high watermark (from the last fetch) minus our position."""
+        assigned = set()
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            try:
+                position = await consumer.position(tp)
+            except Exception:  # no position yet (rebalancing): try again on the next pass
+                continue
+            labels = (self._group_id, tp.topic, str(tp.partition))
+            CONSUMER_LAG.labels(*labels).set(max(0, highwater - position))
+            assigned.add(labels)
+        for labels in self._lag_labels - assigned:
+            with contextlib.suppress(KeyError):
+                CONSUMER_LAG.remove(*labels)
+        self._lag_labels = assigned
 
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
@@ -128,5 +208,9 @@ class EventConsumer:
                         log.warning("offset commit failed after rebalance", topic=tp.topic)
                 if stop.is_set():
                     return
+                await self._observe_lag(consumer)
         finally:
+            for labels in self._lag_labels:
+                with contextlib.suppress(KeyError):
+                    CONSUMER_LAG.remove(*labels)
             await consumer.stop()

@@ -19,12 +19,14 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from fieldstone.common.logging import configure_logging, get_logger
-from fieldstone.common.telemetry import configure_tracing
+from fieldstone.common.metrics import serve_metrics
+from fieldstone.common.telemetry import configure_tracing, tracing_enabled
 from fieldstone.grpc.server import GrpcServer
 from fieldstone.messaging import MIGRATIONS as MESSAGING_MIGRATIONS
 from fieldstone.messaging import EventConsumer, OutboxRelay, ensure_topics
 from fieldstone.messaging.consumer import Handler
 from fieldstone.pg import create_pool, ensure_database, migrate
+from fieldstone.pg.tracing import instrument_queries
 from fieldstone.service.settings import BaseServiceSettings
 
 log = get_logger(__name__)
@@ -83,7 +85,11 @@ class Runtime:
         for consumer in self._consumers:
             self.background(consumer.run)
         await self.grpc.start()
-        log.info("service started", grpc_port=self.grpc.bound_port)
+        if self.settings.metrics_port:
+            serve_metrics(self.settings.metrics_port, self.settings.metrics_host)
+        log.info(
+            "service started", grpc_port=self.grpc.bound_port, metrics_port=self.settings.metrics_port or None
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
@@ -121,6 +127,8 @@ def run(
         asyncio.run(migrate_only(settings, migrations))
         return
     configure_tracing(name)
+    if tracing_enabled():
+        instrument_queries()
 
     async def main() -> None:
         runtime = Runtime(name, settings, migrations)

@@ -17,3 +17,6 @@ class BaseServiceSettings(ServiceSettings):
     create_database: bool = False
     # Off when a separate migrations job (Helm pre-install/pre-upgrade hook) owns the schema.
     migrate_on_start: bool = True
+    # Prometheus text on http://<metrics_host>:<metrics_port>/metrics; 0 = not served.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"

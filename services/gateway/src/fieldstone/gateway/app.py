@@ -12,10 +12,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.response import Response
 
+from fieldstone.common.metrics import exposition
 from fieldstone.gateway.clients import Clients
 from fieldstone.gateway.controllers.extractions import ExtractionsController
 from fieldstone.gateway.controllers.files import FilesController
 from fieldstone.gateway.controllers.keys import ApiKeysController, ServiceAccountsController
+from fieldstone.gateway.controllers.runs import RunsController
+from fieldstone.gateway.controllers.templates import TemplatesController
 from fieldstone.gateway.controllers.usage import get_usage
 from fieldstone.gateway.controllers.webhooks import WebhookEndpointsController, WebhookEventsController
 from fieldstone.gateway.conventions import (
@@ -29,6 +32,7 @@ from fieldstone.gateway.deps import provide_clients, provide_principal
 from fieldstone.gateway.errors import HANDLERS
 from fieldstone.gateway.openapi import complete
 from fieldstone.gateway.security import Authenticator
+from fieldstone.gateway.telemetry import telemetry_middleware, tracing_middleware
 
 
 @get("/healthz", tags=["operations"], include_in_schema=False)
@@ -59,6 +63,13 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Any]:
     )
 
 
+@get("/metrics", tags=["operations"], include_in_schema=False)
+async def metrics() -> Response[bytes]:
+    """Prometheus text: request rates and latencies per route, gRPC, consumers (docs/observability.md)."""
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)
+
+
 @get("/openapi.json", tags=["operations"], include_in_schema=False, media_type=MediaType.JSON)
 async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return complete(request.app.openapi_schema.to_schema())
@@ -71,11 +82,14 @@ def create_app(clients: Clients, authenticator: Authenticator, **kwargs: Any) ->
             ApiKeysController,
             FilesController,
             ExtractionsController,
+            TemplatesController,
+            RunsController,
             WebhookEndpointsController,
             WebhookEventsController,
             get_usage,
             healthz,
             readyz,
+            metrics,
             openapi_json,
         ],
         dependencies={
@@ -97,8 +111,13 @@ def create_app(clients: Clients, authenticator: Authenticator, **kwargs: Any) ->
 
 
 def create_asgi(clients: Clients, ctx: Context) -> Any:
-    """The served application: the API conventions wrap every request, routed or not."""
+    """The served application: the API conventions wrap every request, routed or not, inside the
+    request's span, metrics and log context."""
     app: Any = create_app(clients, ctx.authenticator)
-    return request_id_middleware(
-        input_hygiene_middleware(rate_limit_middleware(ctx, idempotency_middleware(ctx, app)))
+    return tracing_middleware(
+        request_id_middleware(
+            telemetry_middleware(
+                input_hygiene_middleware(rate_limit_middleware(ctx, idempotency_middleware(ctx, app)))
+            )
+        )
     )

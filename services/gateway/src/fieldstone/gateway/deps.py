@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from litestar import Request
 from litestar.datastructures import State
 
@@ -13,7 +14,10 @@ from fieldstone.gateway.security import Authenticator, Principal
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.authenticate(request.headers.get("authorization"))
+    principal = await authenticator.authenticate(request.headers.get("authorization"))
+    # Every later log line of this request names the workspace (unbound when the request ends).
+    structlog.contextvars.bind_contextvars(workspace_id=principal.workspace_id)
+    return principal
 
 
 def provide_clients(state: State) -> Clients:

@@ -51,6 +51,7 @@ def extraction_object(e: Any) -> dict[str, Any]:
         "workspaceId": e.workspace_id,
         "templateId": e.template_id or None,
         "templateName": e.template_name or None,
+        "templateVersion": e.template_version or None,
         "fileId": e.file_id,
         "fileName": e.file_name or None,
         "status": _enum_name(extraction_pb2.ExtractionStatus, e.status, "EXTRACTION_STATUS_"),
@@ -65,7 +66,67 @@ def extraction_object(e: Any) -> dict[str, Any]:
         "pages": e.pages or None,
         "metadata": from_struct(e, "metadata"),
         "createdAt": _time(e, "created_at"),
+        "startedAt": _time(e, "started_at"),
         "completedAt": _time(e, "completed_at"),
+    }
+
+
+def extraction_result(e: Any, fields: Any) -> dict[str, Any]:
+    """`GET /v1/extractions/{id}/result`: the data with per-field confidence and provenance, or the
+    error of a failed extraction."""
+    record = extraction_object(e)
+    return {
+        "id": record["id"],
+        "object": "extraction_result",
+        "status": record["status"],
+        "extractedData": record["extractedData"],
+        "fields": [field_object(f) for f in fields],
+        "error": record["error"],
+        "errorCode": record["errorCode"],
+        "pageCount": record["pageCount"],
+        "processingTimeMs": record["processingTimeMs"],
+        "completedAt": record["completedAt"],
+    }
+
+
+def template_object(t: Any) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "object": "template",
+        "userId": t.created_by or None,
+        "workspaceId": t.workspace_id,
+        "name": t.name,
+        "description": t.description or None,
+        "variables": [variable_to_dict(v) for v in t.variables],
+        "version": t.version,
+        "createdAt": _time(t, "created_at"),
+        "updatedAt": _time(t, "updated_at"),
+    }
+
+
+def run_object(r: Any) -> dict[str, Any]:
+    counts = r.counts
+    return {
+        "id": r.id,
+        "object": "run",
+        "userId": r.created_by or None,
+        "workspaceId": r.workspace_id,
+        "status": r.status,
+        "total": r.total,
+        "counts": {
+            "queued": counts.queued,
+            "processing": counts.processing,
+            "completed": counts.completed,
+            "failed": counts.failed,
+            "canceled": counts.canceled,
+        },
+        "templateId": r.template_id or None,
+        "templateName": r.template_name or None,
+        "templateVersion": r.template_version or None,
+        "variables": [variable_to_dict(v) for v in r.variables],
+        "metadata": from_struct(r, "metadata"),
+        "createdAt": _time(r, "created_at"),
+        "completedAt": _time(r, "completed_at"),
     }
 
 

@@ -32,15 +32,46 @@ class VariableBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True, o
     array_type: str | None = None
 
 
+# Pages to read, 1-based: "1-3,7".
+Pages = Annotated[str, msgspec.Meta(pattern=r"^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$")]
+
+
 class CreateExtractionBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     file_id: str | None = None
     # `documentId` is accepted as another name for fileId (the reference API's name).
     document_id: str | None = None
     template_id: str | None = None
     variables: list[VariableBody] | None = None
-    pages: (
-        Annotated[str, msgspec.Meta(pattern=r"^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$")] | None
-    ) = None
+    pages: Pages | None = None
+    metadata: dict[str, Any] | None = None
+
+
+# `GET /v1/extractions?status=...`
+ExtractionStatusFilter = Literal["queued", "processing", "completed", "failed", "canceled"]
+
+TemplateName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+TemplateDescription = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class CreateTemplateBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    name: TemplateName
+    variables: list[VariableBody]
+    description: TemplateDescription = ""
+
+
+class UpdateTemplateBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    """Only the fields sent change; any change makes a new version."""
+
+    name: TemplateName | None = None
+    description: TemplateDescription | None = None
+    variables: list[VariableBody] | None = None
+
+
+class CreateRunBody(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    file_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=1000)]
+    template_id: str | None = None
+    variables: list[VariableBody] | None = None
+    pages: Pages | None = None
     metadata: dict[str, Any] | None = None
 
 

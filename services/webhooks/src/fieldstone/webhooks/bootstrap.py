@@ -55,6 +55,7 @@ async def build(runtime: Runtime) -> None:
         box,
         schedule=settings.retry_schedule,
         poll_seconds=settings.poll_seconds,
+        stats_seconds=settings.stats_seconds,
         lease_seconds=settings.lease,
         concurrency=settings.concurrency,
         endpoint_concurrency=settings.endpoint_concurrency,

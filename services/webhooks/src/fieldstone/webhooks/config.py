@@ -36,6 +36,8 @@ class WebhooksSettings(BaseServiceSettings):
     retry_schedule: Annotated[tuple[float, ...], NoDecode] = DEFAULT_SCHEDULE
     # The dispatcher is woken by Postgres NOTIFY when work arrives; this is the fallback poll.
     poll_seconds: float = Field(default=0.5, gt=0)
+    # How often the backlog and disabled-endpoint gauges of /metrics are refreshed.
+    stats_seconds: float = Field(default=15.0, gt=0)
     # Attempts in flight at once per process, and per endpoint across all processes.
     concurrency: int = Field(default=100, ge=1)
     endpoint_concurrency: int = Field(default=20, ge=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from fieldstone.extraction.domain.model import FileInfo
+from fieldstone.extraction.domain.model import FileInfo, PlanLimits
 from fieldstone.grpc import call, insecure_channel
 from fieldstone.proto.files.v1 import files_pb2, files_pb2_grpc
 from fieldstone.proto.usage.v1 import usage_pb2, usage_pb2_grpc
@@ -56,6 +56,11 @@ class QuotaClient:
             self._stub.Release,
             usage_pb2.ReleaseRequest(workspace_id=workspace_id, reservation_id=reservation_id),
         )
+
+    async def plan_limits(self, workspace_id: str) -> PlanLimits:
+        # Asked on every create, never cached: a plan change applies to the next extraction.
+        r = await call(self._stub.GetPlanLimits, usage_pb2.GetPlanLimitsRequest(workspace_id=workspace_id))
+        return PlanLimits(plan=r.plan, max_pages=int(r.max_pages), batch_size=int(r.batch_size))
 
 
 def channel(target: str) -> grpc.aio.Channel:

@@ -53,7 +53,7 @@ class UploadStore(BlobStore):
                 response.close()
                 response.release_conn()
 
-        return await asyncio.to_thread(run)
+        return await self._run("GetObject", bucket, key, run)
 
     async def promote(self, bucket: str, source: str, target: str, etag: str) -> None:
         """Copy the verified version of `source` to `target` (server-side), then remove `source`.
@@ -70,8 +70,8 @@ class UploadStore(BlobStore):
                 raise
             self._client.remove_object(bucket, source)
 
-        await asyncio.to_thread(run)
+        await self._run("CopyObject", bucket, target, run)
 
     async def remove(self, bucket: str, key: str) -> None:
         """Remove an object; removing a missing one is not an error (S3 semantics)."""
-        await asyncio.to_thread(self._client.remove_object, bucket, key)
+        await self._run("DeleteObject", bucket, key, lambda: self._client.remove_object(bucket, key))

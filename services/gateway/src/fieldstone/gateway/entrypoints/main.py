@@ -14,7 +14,7 @@ import uvicorn
 
 from fieldstone.common.logging import configure_logging, get_logger
 from fieldstone.common.settings import load_settings
-from fieldstone.common.telemetry import configure_tracing
+from fieldstone.common.telemetry import configure_tracing, tracing_enabled
 from fieldstone.gateway.app import create_asgi
 from fieldstone.gateway.clients import Clients
 from fieldstone.gateway.config import GatewaySettings
@@ -23,6 +23,7 @@ from fieldstone.gateway.security import Authenticator, PlanLimits
 from fieldstone.messaging import MIGRATIONS as MESSAGING_MIGRATIONS
 from fieldstone.messaging import EventConsumer, InboundMessage, Topics
 from fieldstone.pg import create_pool, ensure_database, migrate
+from fieldstone.pg.tracing import instrument_queries
 from fieldstone.proto.events.v1 import events_pb2
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
@@ -116,4 +117,6 @@ def main() -> None:
         asyncio.run(migrate_only(settings))
         return
     configure_tracing("gateway")
+    if tracing_enabled():
+        instrument_queries()
     asyncio.run(serve(settings))

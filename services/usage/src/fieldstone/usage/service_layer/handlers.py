@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fieldstone.common.errors import Conflict, ValidationFailed
+from fieldstone.common.errors import Conflict, QuotaExceeded, ValidationFailed
+from fieldstone.common.metrics import QUOTA_REJECTIONS
 from fieldstone.common.time import period_key, utcnow
 from fieldstone.usage.domain.model import Outcome, PeriodUsage, Reservation, UsageSummary
 from fieldstone.usage.domain.plans import PlanCatalog
@@ -46,7 +47,11 @@ async def reserve(
             if existing.period_key != period:
                 usage = await uow.repo.get_period(workspace_id, existing.period_key)
             return UsageSummary.of(plan, usage, limit)
-        usage.reserve(limit, plan=plan, now=now)
+        try:
+            usage.reserve(limit, plan=plan, now=now)
+        except QuotaExceeded:
+            QUOTA_REJECTIONS.labels(plan).inc()
+            raise
         if not await uow.repo.add_reservation(Reservation(reservation_id, workspace_id, period)):
             # Only reachable when a same-id call raced across a period boundary (other row locked).
             raise Conflict(f"reservation {reservation_id} is being created concurrently; retry")

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry import propagate
+
 from fieldstone.webhooks.domain.model import (
     Attempt,
     DueEvent,
@@ -22,6 +24,24 @@ _EVENT_COLUMNS = """id, workspace_id, endpoint_id, type, payload, status, attemp
     last_attempt_at, created_at"""
 _ATTEMPT_COLUMNS = "number, trigger, outcome, status_code, duration_ms, response_body, error, attempted_at"
 INTERRUPTED = "interrupted: the dispatcher stopped before the attempt finished"
+
+
+def _traceparent() -> str | None:
+    """The W3C traceparent of the current span, if there is one."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    """What an operator alerts on: the backlog by state and endpoints disabled by reason."""
+
+    due: int
+    scheduled: int
+    in_flight: int
+    oldest_due_seconds: float
+    disabled: dict[str, int]
 
 
 def _endpoint(row: Any) -> Endpoint:
@@ -211,17 +231,20 @@ class WebhooksRepository:
         payload: dict[str, Any],
         source_event_id: str,
     ) -> bool:
-        """Insert a due event; False when it already exists (the same occurrence seen again)."""
+        """Insert a due event; False when it already exists (the same occurrence seen again).
+
+        The current trace context is kept with it, so its attempts continue the trace."""
         inserted = await self.conn.fetchval(
             """INSERT INTO webhook_events
-                   (id, workspace_id, endpoint_id, type, payload, source_event_id, next_attempt_at)
-               VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (id) DO NOTHING RETURNING 1""",
+                   (id, workspace_id, endpoint_id, type, payload, source_event_id, next_attempt_at, traceparent)
+               VALUES ($1, $2, $3, $4, $5, $6, now(), $7) ON CONFLICT (id) DO NOTHING RETURNING 1""",
             event_id,
             workspace_id,
             endpoint_id,
             event_type,
             payload,
             source_event_id,
+            _traceparent(),
         )
         return inserted is not None
 
@@ -262,9 +285,10 @@ class WebhooksRepository:
         attempt follows it rather than racing it."""
         await self.conn.execute(
             """UPDATE webhook_events SET status = 'pending', round = round + 1, round_start = attempt_count,
-                   next_attempt_at = now(), updated_at = now()
+                   next_attempt_at = now(), updated_at = now(), traceparent = coalesce($2, traceparent)
                WHERE id = $1""",
             event_id,
+            _traceparent(),
         )
 
     async def fail_pending_events(self, endpoint_ids: Sequence[str]) -> list[FinishedEvent]:
@@ -278,6 +302,34 @@ class WebhooksRepository:
         return [FinishedEvent(**dict(r)) for r in rows]
 
     # -- the dispatcher ----------------------------------------------------------------------
+    async def delivery_stats(self) -> DeliveryStats:
+        """Pending events of enabled endpoints (due now, scheduled later, in flight) and disabled endpoints."""
+        row = await self.conn.fetchrow(
+            """
+            SELECT count(*) FILTER (WHERE e.leased_until > now()) AS in_flight,
+                   count(*) FILTER (WHERE NOT coalesce(e.leased_until > now(), false)
+                                      AND e.next_attempt_at <= now()) AS due,
+                   count(*) FILTER (WHERE NOT coalesce(e.leased_until > now(), false)
+                                      AND e.next_attempt_at > now()) AS scheduled,
+                   coalesce(extract(epoch FROM now() - min(e.next_attempt_at) FILTER (
+                       WHERE NOT coalesce(e.leased_until > now(), false) AND e.next_attempt_at <= now())), 0)
+                       AS oldest_due
+            FROM webhook_events e JOIN endpoints p ON p.id = e.endpoint_id AND p.enabled
+            WHERE e.status = 'pending'
+            """
+        )
+        disabled = await self.conn.fetch(
+            """SELECT coalesce(disabled_reason, 'manual') AS reason, count(*) AS n FROM endpoints
+               WHERE NOT enabled AND deleted_at IS NULL GROUP BY 1"""
+        )
+        return DeliveryStats(
+            due=row["due"],
+            scheduled=row["scheduled"],
+            in_flight=row["in_flight"],
+            oldest_due_seconds=float(row["oldest_due"]),
+            disabled={r["reason"]: r["n"] for r in disabled},
+        )
+
     async def claim_due(self, limit: int, lease_seconds: float, per_endpoint: int) -> list[DueEvent]:
         """Take up to `limit` due events for one attempt each.
 
@@ -315,7 +367,7 @@ class WebhooksRepository:
                     last_attempt_at = now(), updated_at = now()
                 FROM picked WHERE e.id = picked.id
                 RETURNING e.id, e.endpoint_id, e.workspace_id, e.payload, e.attempt_count AS number, e.round,
-                          e.round_start
+                          e.round_start, e.traceparent
             ), interrupted AS (
                 UPDATE attempts a SET outcome = 'failed', error = $4
                 FROM claimed c WHERE a.event_id = c.id AND a.outcome = 'in_flight'
@@ -327,7 +379,7 @@ class WebhooksRepository:
                        now()
                 FROM claimed c
             )
-            SELECT c.id, c.endpoint_id, c.workspace_id, c.payload, c.number, c.round_start, p.url,
+            SELECT c.id, c.endpoint_id, c.workspace_id, c.payload, c.number, c.round_start, c.traceparent, p.url,
                    p.secret_ciphertext AS secret,
                    CASE WHEN p.previous_secret_expires_at > now() THEN p.previous_secret_ciphertext END
                        AS previous_secret
@@ -348,6 +400,7 @@ class WebhooksRepository:
                 payload=r["payload"],
                 number=r["number"],
                 round_start=r["round_start"],
+                traceparent=r["traceparent"],
             )
             for r in rows
         ]

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from ipaddress import ip_address
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
 
 from fieldstone.common.logging import get_logger
 from fieldstone.webhooks.domain.attempts import AttemptResult
@@ -21,6 +23,7 @@ from fieldstone.webhooks.domain.destinations import Address, Network, refusal_re
 from fieldstone.webhooks.domain.model import RESPONSE_BODY_BYTES, excerpt
 
 log = get_logger(__name__)
+_tracer = trace.get_tracer(__name__)
 
 REFUSED = "destination not allowed"
 Resolver = Callable[[str, int], Awaitable[list[Address]]]
@@ -99,7 +102,28 @@ class WebhookSender:
         raise DestinationRefused(", ".join(reasons) or "no address")
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> AttemptResult:
-        """Send once; never raises for what the network or the receiver did."""
+        """Send once, as an HTTP CLIENT span; never raises for what the network or the receiver did.
+
+        No trace context goes to the receiver (it is someone else's system), and the span names
+        the endpoint's URL without its query, which may carry the receiver's own token."""
+        target = httpx.URL(url)
+        attributes: dict[str, str | int] = {
+            "http.request.method": "POST",
+            "url.full": str(target.copy_with(query=None, fragment=None, userinfo=b"")),
+            "server.address": target.host,
+            "server.port": target.port or (443 if target.scheme == "https" else 80),
+        }
+        with _tracer.start_as_current_span("POST", kind=SpanKind.CLIENT, attributes=attributes) as span:
+            result = await self._post(url, body, headers)
+            if result.status_code is not None:
+                span.set_attribute("http.response.status_code", result.status_code)
+            if result.error is not None or (result.status_code or 0) >= 400:
+                error_type = str(result.status_code) if result.error is None else "request_failed"
+                span.set_attribute("error.type", error_type)
+                span.set_status(StatusCode.ERROR, result.error or f"HTTP {result.status_code}")
+            return result
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> AttemptResult:
         started = time.perf_counter()
         status_code: int | None = None
         retry_after: str | None = None

@@ -112,6 +112,8 @@ class DueEvent:
     # The attempt's number, and the attempt count when the current round began.
     number: int
     round_start: int
+    # The W3C trace context the event was made in: its attempts continue that trace.
+    traceparent: str | None = None
 
     @property
     def position(self) -> int:

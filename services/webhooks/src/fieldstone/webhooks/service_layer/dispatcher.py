@@ -17,7 +17,17 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
+import structlog
+from opentelemetry import context, propagate, trace
+
 from fieldstone.common.logging import get_logger
+from fieldstone.common.metrics import (
+    WEBHOOK_ATTEMPT_DURATION,
+    WEBHOOK_BACKLOG,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_ENDPOINTS_DISABLED,
+    WEBHOOK_OLDEST_DUE_AGE,
+)
 from fieldstone.common.time import utcnow
 from fieldstone.webhooks.adapters.repository import RecordedAttempt
 from fieldstone.webhooks.adapters.secret_box import SecretBox, SecretBoxError
@@ -28,6 +38,9 @@ from fieldstone.webhooks.service_layer.outcomes import publish_finished
 from fieldstone.webhooks.service_layer.unit_of_work import WebhooksUnitOfWork
 
 log = get_logger(__name__)
+_tracer = trace.get_tracer(__name__)
+# What an attempt left its event as, in the deliveries metric.
+_DELIVERY_OUTCOME = {model.DELIVERED: "delivered", model.PENDING: "retrying", model.FAILED: "failed"}
 # Wakes the loop: `listen(wake)` is entered for the dispatcher's life (Postgres LISTEN in production).
 Listen = Callable[[Callable[[], None]], AbstractAsyncContextManager[None]]
 MAX_BATCH = 500
@@ -61,6 +74,7 @@ class DeliveryDispatcher:
         disable_after_failing_seconds: float = 432_000.0,
         listen: Listen = _no_listener,
         rng: random.Random | None = None,
+        stats_seconds: float = 15.0,
     ) -> None:
         self._uow = uow_factory
         self._sender = sender
@@ -76,6 +90,9 @@ class DeliveryDispatcher:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._finished: asyncio.Queue[_Finished] = asyncio.Queue()
         self._wake = asyncio.Event()
+        # How often the backlog and disabled-endpoint gauges are refreshed.
+        self._stats_seconds = stats_seconds
+        self._stats_at = -stats_seconds
 
     # -- the loop --------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -93,6 +110,8 @@ class DeliveryDispatcher:
                     self._wake.clear()
                     try:
                         claimed = await self.dispatch_due()
+                        if time.monotonic() - self._stats_at >= self._stats_seconds:
+                            await self.observe_backlog()
                     except Exception:
                         log.exception("dispatch pass failed; retrying")
                         claimed = 0
@@ -126,6 +145,18 @@ class DeliveryDispatcher:
             task.add_done_callback(self._slot_freed)
         return len(due)
 
+    async def observe_backlog(self) -> None:
+        """Refresh the gauges an operator alerts on: backlog by state, oldest due, disabled endpoints."""
+        async with self._uow() as uow:
+            stats = await uow.repo.delivery_stats()
+        WEBHOOK_BACKLOG.labels("due").set(stats.due)
+        WEBHOOK_BACKLOG.labels("scheduled").set(stats.scheduled)
+        WEBHOOK_BACKLOG.labels("in_flight").set(stats.in_flight)
+        WEBHOOK_OLDEST_DUE_AGE.labels("due").set(stats.oldest_due_seconds)
+        for reason in (model.MANUAL, model.GONE, model.FAILING):
+            WEBHOOK_ENDPOINTS_DISABLED.labels(reason).set(stats.disabled.get(reason, 0))
+        self._stats_at = time.monotonic()
+
     def _slot_freed(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._wake.set()
@@ -137,14 +168,33 @@ class DeliveryDispatcher:
 
     # -- one attempt ---------------------------------------------------------------------------
     async def _deliver(self, due: model.DueEvent) -> None:
-        try:
-            result = await self._send(due)
-            decision = decide(result, due.position, self._schedule, utcnow(), self._rng)
-            finished = _Finished(due, result, decision, asyncio.get_running_loop().create_future())
-            await self._finished.put(finished)
-            await finished.recorded
-        except Exception:
-            log.exception("webhook attempt not recorded; retried when its lease ends", event_id=due.id)
+        # The attempt continues the trace its event was made in (the extraction's), and links to it.
+        origin = propagate.extract({"traceparent": due.traceparent}) if due.traceparent else context.Context()
+        made_in = trace.get_current_span(origin).get_span_context()
+        with (
+            _tracer.start_as_current_span(
+                "deliver webhook",
+                context=origin,
+                links=[trace.Link(made_in)] if made_in.is_valid else [],
+                attributes={
+                    "fieldstone.webhook.event_id": due.id,
+                    "fieldstone.webhook.endpoint_id": due.endpoint_id,
+                    "fieldstone.webhook.attempt": due.number,
+                    "fieldstone.workspace_id": due.workspace_id,
+                },
+            ),
+            structlog.contextvars.bound_contextvars(
+                webhook_event_id=due.id, endpoint_id=due.endpoint_id, workspace_id=due.workspace_id
+            ),
+        ):
+            try:
+                result = await self._send(due)
+                decision = decide(result, due.position, self._schedule, utcnow(), self._rng)
+                finished = _Finished(due, result, decision, asyncio.get_running_loop().create_future())
+                await self._finished.put(finished)
+                await finished.recorded
+            except Exception:
+                log.exception("webhook attempt not recorded; retried when its lease ends", event_id=due.id)
 
     async def _send(self, due: model.DueEvent) -> AttemptResult:
         try:
@@ -211,6 +261,8 @@ class DeliveryDispatcher:
             for endpoint_id in endpoint_ids:
                 log.warning("webhook endpoint disabled", endpoint_id=endpoint_id, reason=reason)
         for f in batch:
+            WEBHOOK_DELIVERIES.labels(_DELIVERY_OUTCOME.get(f.decision.event_status, "failed")).inc()
+            WEBHOOK_ATTEMPT_DURATION.labels(f.decision.outcome).observe(f.result.duration_ms / 1000)
             log.info(
                 "webhook attempt recorded",
                 event_id=f.due.id,

@@ -166,3 +166,23 @@ class WorkspacePlanChanged(_message.Message):
     previous_plan: str
     occurred_at: _timestamp_pb2.Timestamp
     def __init__(self, workspace_id: _Optional[str] = ..., plan: _Optional[str] = ..., previous_plan: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RunCompleted(_message.Message):
+    __slots__ = ("run_id", "workspace_id", "template_id", "total", "completed", "failed", "canceled", "occurred_at")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    CANCELED_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    workspace_id: str
+    template_id: str
+    total: int
+    completed: int
+    failed: int
+    canceled: int
+    occurred_at: _timestamp_pb2.Timestamp
+    def __init__(self, run_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., template_id: _Optional[str] = ..., total: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., canceled: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

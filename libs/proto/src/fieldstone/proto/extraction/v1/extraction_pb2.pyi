@@ -44,7 +44,7 @@ class Variable(_message.Message):
     def __init__(self, key: _Optional[str] = ..., type: _Optional[str] = ..., context: _Optional[str] = ..., required: _Optional[bool] = ..., fields: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., array_type: _Optional[str] = ...) -> None: ...
 
 class Extraction(_message.Message):
-    __slots__ = ("id", "workspace_id", "file_id", "file_name", "template_id", "template_name", "status", "variables", "extracted_data", "error", "error_code", "run_id", "processing_time_ms", "page_count", "metadata", "pages", "source", "created_at", "completed_at", "created_by")
+    __slots__ = ("id", "workspace_id", "file_id", "file_name", "template_id", "template_name", "status", "variables", "extracted_data", "error", "error_code", "run_id", "processing_time_ms", "page_count", "metadata", "pages", "source", "created_at", "completed_at", "created_by", "template_version", "started_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     FILE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,8 @@ class Extraction(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     workspace_id: str
     file_id: str
@@ -85,7 +87,9 @@ class Extraction(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     completed_at: _timestamp_pb2.Timestamp
     created_by: str
-    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., file_id: _Optional[str] = ..., file_name: _Optional[str] = ..., template_id: _Optional[str] = ..., template_name: _Optional[str] = ..., status: _Optional[_Union[ExtractionStatus, str]] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., extracted_data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[str] = ..., error_code: _Optional[str] = ..., run_id: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., page_count: _Optional[int] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., pages: _Optional[str] = ..., source: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
+    template_version: int
+    started_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., file_id: _Optional[str] = ..., file_name: _Optional[str] = ..., template_id: _Optional[str] = ..., template_name: _Optional[str] = ..., status: _Optional[_Union[ExtractionStatus, str]] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., extracted_data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[str] = ..., error_code: _Optional[str] = ..., run_id: _Optional[str] = ..., processing_time_ms: _Optional[int] = ..., page_count: _Optional[int] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., pages: _Optional[str] = ..., source: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., template_version: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class FieldResult(_message.Message):
     __slots__ = ("path", "value", "confidence", "page", "bbox", "source_text", "reason")
@@ -160,14 +164,24 @@ class GetExtractionResultResponse(_message.Message):
     def __init__(self, extraction: _Optional[_Union[Extraction, _Mapping]] = ..., fields: _Optional[_Iterable[_Union[FieldResult, _Mapping]]] = ...) -> None: ...
 
 class ListExtractionsRequest(_message.Message):
-    __slots__ = ("workspace_id", "limit", "cursor")
+    __slots__ = ("workspace_id", "limit", "cursor", "status", "template_id", "run_id", "created_after", "created_before")
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     workspace_id: str
     limit: int
     cursor: str
-    def __init__(self, workspace_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    status: str
+    template_id: str
+    run_id: str
+    created_after: _timestamp_pb2.Timestamp
+    created_before: _timestamp_pb2.Timestamp
+    def __init__(self, workspace_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., status: _Optional[str] = ..., template_id: _Optional[str] = ..., run_id: _Optional[str] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListExtractionsResponse(_message.Message):
     __slots__ = ("extractions", "next_cursor")
@@ -190,3 +204,209 @@ class CancelExtractionResponse(_message.Message):
     EXTRACTION_FIELD_NUMBER: _ClassVar[int]
     extraction: Extraction
     def __init__(self, extraction: _Optional[_Union[Extraction, _Mapping]] = ...) -> None: ...
+
+class RunCounts(_message.Message):
+    __slots__ = ("queued", "processing", "completed", "failed", "canceled")
+    QUEUED_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    CANCELED_FIELD_NUMBER: _ClassVar[int]
+    queued: int
+    processing: int
+    completed: int
+    failed: int
+    canceled: int
+    def __init__(self, queued: _Optional[int] = ..., processing: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., canceled: _Optional[int] = ...) -> None: ...
+
+class Run(_message.Message):
+    __slots__ = ("id", "workspace_id", "status", "total", "counts", "template_id", "template_version", "template_name", "variables", "created_at", "completed_at", "created_by", "metadata")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_NAME_FIELD_NUMBER: _ClassVar[int]
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    workspace_id: str
+    status: str
+    total: int
+    counts: RunCounts
+    template_id: str
+    template_version: int
+    template_name: str
+    variables: _containers.RepeatedCompositeFieldContainer[Variable]
+    created_at: _timestamp_pb2.Timestamp
+    completed_at: _timestamp_pb2.Timestamp
+    created_by: str
+    metadata: _struct_pb2.Struct
+    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., status: _Optional[str] = ..., total: _Optional[int] = ..., counts: _Optional[_Union[RunCounts, _Mapping]] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ..., template_name: _Optional[str] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class RunItem(_message.Message):
+    __slots__ = ("extraction_id", "file_id")
+    EXTRACTION_ID_FIELD_NUMBER: _ClassVar[int]
+    FILE_ID_FIELD_NUMBER: _ClassVar[int]
+    extraction_id: str
+    file_id: str
+    def __init__(self, extraction_id: _Optional[str] = ..., file_id: _Optional[str] = ...) -> None: ...
+
+class CreateRunRequest(_message.Message):
+    __slots__ = ("workspace_id", "template_id", "variables", "file_ids", "pages", "metadata", "created_by")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    FILE_IDS_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    template_id: str
+    variables: _containers.RepeatedCompositeFieldContainer[Variable]
+    file_ids: _containers.RepeatedScalarFieldContainer[str]
+    pages: str
+    metadata: _struct_pb2.Struct
+    created_by: str
+    def __init__(self, workspace_id: _Optional[str] = ..., template_id: _Optional[str] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., file_ids: _Optional[_Iterable[str]] = ..., pages: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class CreateRunResponse(_message.Message):
+    __slots__ = ("run", "items")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    run: Run
+    items: _containers.RepeatedCompositeFieldContainer[RunItem]
+    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ..., items: _Optional[_Iterable[_Union[RunItem, _Mapping]]] = ...) -> None: ...
+
+class GetRunRequest(_message.Message):
+    __slots__ = ("workspace_id", "run_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    run_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
+
+class GetRunResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: Run
+    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ...) -> None: ...
+
+class Template(_message.Message):
+    __slots__ = ("id", "workspace_id", "name", "description", "variables", "version", "created_at", "updated_at", "created_by")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    workspace_id: str
+    name: str
+    description: str
+    variables: _containers.RepeatedCompositeFieldContainer[Variable]
+    version: int
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    created_by: str
+    def __init__(self, id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class VariableList(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedCompositeFieldContainer[Variable]
+    def __init__(self, values: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ...) -> None: ...
+
+class CreateTemplateRequest(_message.Message):
+    __slots__ = ("workspace_id", "name", "description", "variables", "created_by")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    name: str
+    description: str
+    variables: _containers.RepeatedCompositeFieldContainer[Variable]
+    created_by: str
+    def __init__(self, workspace_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class CreateTemplateResponse(_message.Message):
+    __slots__ = ("template",)
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    template: Template
+    def __init__(self, template: _Optional[_Union[Template, _Mapping]] = ...) -> None: ...
+
+class GetTemplateRequest(_message.Message):
+    __slots__ = ("workspace_id", "template_id", "version")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    template_id: str
+    version: int
+    def __init__(self, workspace_id: _Optional[str] = ..., template_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class GetTemplateResponse(_message.Message):
+    __slots__ = ("template",)
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    template: Template
+    def __init__(self, template: _Optional[_Union[Template, _Mapping]] = ...) -> None: ...
+
+class ListTemplatesRequest(_message.Message):
+    __slots__ = ("workspace_id", "limit", "cursor")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    limit: int
+    cursor: str
+    def __init__(self, workspace_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListTemplatesResponse(_message.Message):
+    __slots__ = ("templates", "next_cursor")
+    TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    templates: _containers.RepeatedCompositeFieldContainer[Template]
+    next_cursor: str
+    def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class UpdateTemplateRequest(_message.Message):
+    __slots__ = ("workspace_id", "template_id", "name", "description", "variables")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    template_id: str
+    name: str
+    description: str
+    variables: VariableList
+    def __init__(self, workspace_id: _Optional[str] = ..., template_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., variables: _Optional[_Union[VariableList, _Mapping]] = ...) -> None: ...
+
+class UpdateTemplateResponse(_message.Message):
+    __slots__ = ("template",)
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    template: Template
+    def __init__(self, template: _Optional[_Union[Template, _Mapping]] = ...) -> None: ...
+
+class DeleteTemplateRequest(_message.Message):
+    __slots__ = ("workspace_id", "template_id")
+    WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    workspace_id: str
+    template_id: str
+    def __init__(self, workspace_id: _Optional[str] = ..., template_id: _Optional[str] = ...) -> None: ...
+
+class DeleteTemplateResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -27,7 +27,7 @@ if _version_not_supported:
 
 
 class ExtractionServiceStub:
-    """ExtractionService owns extractions and their results.
+    """ExtractionService owns extractions, their results and batch runs.
     """
 
     def __init__(self, channel):
@@ -61,14 +61,26 @@ class ExtractionServiceStub:
                 request_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CancelExtractionRequest.SerializeToString,
                 response_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CancelExtractionResponse.FromString,
                 _registered_method=True)
+        self.CreateRun = channel.unary_unary(
+                '/fieldstone.extraction.v1.ExtractionService/CreateRun',
+                request_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateRunRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateRunResponse.FromString,
+                _registered_method=True)
+        self.GetRun = channel.unary_unary(
+                '/fieldstone.extraction.v1.ExtractionService/GetRun',
+                request_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetRunRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetRunResponse.FromString,
+                _registered_method=True)
 
 
 class ExtractionServiceServicer:
-    """ExtractionService owns extractions and their results.
+    """ExtractionService owns extractions, their results and batch runs.
     """
 
     def CreateExtraction(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """CreateExtraction reserves one unit with UsageService and queues the job. templateId pins the
+        template's current version; otherwise variables are given inline.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -80,7 +92,9 @@ class ExtractionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetExtractionResult(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """GetExtractionResult answers a completed or failed extraction; FAILED_PRECONDITION
+        (EXTRACTION_NOT_READY) while it is queued or processing, CONFLICT once canceled.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -92,6 +106,21 @@ class ExtractionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelExtraction(self, request, context):
+        """CancelExtraction: queued or processing → canceled at once (a running worker stops at its next
+        checkpoint); CONFLICT when the extraction already ended.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRun(self, request, context):
+        """CreateRun starts one extraction per file with one template (or inline variables), all or none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRun(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -125,6 +154,16 @@ def add_ExtractionServiceServicer_to_server(servicer, server):
                     request_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CancelExtractionRequest.FromString,
                     response_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CancelExtractionResponse.SerializeToString,
             ),
+            'CreateRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRun,
+                    request_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateRunRequest.FromString,
+                    response_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateRunResponse.SerializeToString,
+            ),
+            'GetRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRun,
+                    request_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetRunRequest.FromString,
+                    response_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetRunResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'fieldstone.extraction.v1.ExtractionService', rpc_method_handlers)
@@ -134,7 +173,7 @@ def add_ExtractionServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ExtractionService:
-    """ExtractionService owns extractions and their results.
+    """ExtractionService owns extractions, their results and batch runs.
     """
 
     @staticmethod
@@ -262,6 +301,311 @@ class ExtractionService:
             '/fieldstone.extraction.v1.ExtractionService/CancelExtraction',
             fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CancelExtractionRequest.SerializeToString,
             fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CancelExtractionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.extraction.v1.ExtractionService/CreateRun',
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateRunRequest.SerializeToString,
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.extraction.v1.ExtractionService/GetRun',
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetRunRequest.SerializeToString,
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetRunResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class TemplateServiceStub:
+    """TemplateService owns extraction templates. Every change makes a new version; extractions pin
+    the version (and the name) they used.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateTemplate = channel.unary_unary(
+                '/fieldstone.extraction.v1.TemplateService/CreateTemplate',
+                request_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateTemplateRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateTemplateResponse.FromString,
+                _registered_method=True)
+        self.GetTemplate = channel.unary_unary(
+                '/fieldstone.extraction.v1.TemplateService/GetTemplate',
+                request_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetTemplateRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetTemplateResponse.FromString,
+                _registered_method=True)
+        self.ListTemplates = channel.unary_unary(
+                '/fieldstone.extraction.v1.TemplateService/ListTemplates',
+                request_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.ListTemplatesRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.ListTemplatesResponse.FromString,
+                _registered_method=True)
+        self.UpdateTemplate = channel.unary_unary(
+                '/fieldstone.extraction.v1.TemplateService/UpdateTemplate',
+                request_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.UpdateTemplateRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.UpdateTemplateResponse.FromString,
+                _registered_method=True)
+        self.DeleteTemplate = channel.unary_unary(
+                '/fieldstone.extraction.v1.TemplateService/DeleteTemplate',
+                request_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.DeleteTemplateRequest.SerializeToString,
+                response_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.DeleteTemplateResponse.FromString,
+                _registered_method=True)
+
+
+class TemplateServiceServicer:
+    """TemplateService owns extraction templates. Every change makes a new version; extractions pin
+    the version (and the name) they used.
+    """
+
+    def CreateTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTemplate(self, request, context):
+        """GetTemplate answers the current version, or the given one (deleted templates are NOT_FOUND).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplates(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_TemplateServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTemplate,
+                    request_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateTemplateRequest.FromString,
+                    response_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateTemplateResponse.SerializeToString,
+            ),
+            'GetTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTemplate,
+                    request_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetTemplateRequest.FromString,
+                    response_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetTemplateResponse.SerializeToString,
+            ),
+            'ListTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplates,
+                    request_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.ListTemplatesRequest.FromString,
+                    response_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.ListTemplatesResponse.SerializeToString,
+            ),
+            'UpdateTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTemplate,
+                    request_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.UpdateTemplateRequest.FromString,
+                    response_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.UpdateTemplateResponse.SerializeToString,
+            ),
+            'DeleteTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTemplate,
+                    request_deserializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.DeleteTemplateRequest.FromString,
+                    response_serializer=fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.DeleteTemplateResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'fieldstone.extraction.v1.TemplateService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('fieldstone.extraction.v1.TemplateService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class TemplateService:
+    """TemplateService owns extraction templates. Every change makes a new version; extractions pin
+    the version (and the name) they used.
+    """
+
+    @staticmethod
+    def CreateTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.extraction.v1.TemplateService/CreateTemplate',
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateTemplateRequest.SerializeToString,
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.CreateTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.extraction.v1.TemplateService/GetTemplate',
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetTemplateRequest.SerializeToString,
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.GetTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.extraction.v1.TemplateService/ListTemplates',
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.ListTemplatesRequest.SerializeToString,
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.ListTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.extraction.v1.TemplateService/UpdateTemplate',
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.UpdateTemplateRequest.SerializeToString,
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.UpdateTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fieldstone.extraction.v1.TemplateService/DeleteTemplate',
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.DeleteTemplateRequest.SerializeToString,
+            fieldstone_dot_extraction_dot_v1_dot_extraction__pb2.DeleteTemplateResponse.FromString,
             options,
             channel_credentials,
             insecure,
