@@ -48,7 +48,7 @@ traces: ## Print the local stack's recent traces (FIELDSTONE_TRACING=file make u
 	@$(BIN)/fieldstone-stack traces $(if $(TRACE),--trace-id $(TRACE))
 
 bench-tracing: infra sync ## Tracing overhead on the walking skeleton (tracing off vs on)
-	@eval "$$($(INFRA) env)" && FIELDSTONE_TRACING_BENCH=1 $(BIN)/pytest -q -s tests/e2e/test_observability_stack.py -k overhead
+	@eval "$$($(INFRA) env)" && $(BIN)/pytest -q -s -m bench tests/e2e/test_observability_stack.py -k overhead
 
 protos: sync ## Regenerate the committed protobuf/gRPC code from protos/
 	@$(BIN)/python scripts/gen_protos.py

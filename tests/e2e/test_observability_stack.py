@@ -4,7 +4,7 @@ correlated logs without secrets.
 This module runs a stack of its own (ports 29080/29100+ unless FIELDSTONE_OBS_HTTP_PORT and
 FIELDSTONE_OBS_GRPC_BASE say otherwise) whose services all write their spans to JSON-lines files,
 drives one walking skeleton and one quota rejection through it, then reads every service's spans,
-/metrics and logs. `FIELDSTONE_TRACING_BENCH=1` also measures what tracing costs (on vs off).
+/metrics and logs. `make bench-tracing` (the `bench` marker) also measures what tracing costs (on vs off).
 """
 
 from __future__ import annotations
@@ -476,9 +476,7 @@ def test_logs_carry_the_trace_and_the_ids_and_no_secret(observed: Observed) -> N
 # -- the cost of tracing ------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    os.environ.get("FIELDSTONE_TRACING_BENCH") != "1", reason="set FIELDSTONE_TRACING_BENCH=1"
-)
+@pytest.mark.bench
 def test_tracing_overhead_on_the_walking_skeleton(tmp_path: Path) -> None:
     """Latency of POST /v1/extractions and of upload-to-webhook with tracing off and on (file exporter,
     every span recorded). Two stacks run side by side and take turns, so both see the same machine."""

@@ -284,6 +284,9 @@ def test_changing_the_plan_changes_limits_at_once(
     _hold(usage, workspace_id, 50)
     file_id = _pending_file(api)
     _assert_quota_exceeded(_create(api, file_id), 50)
+    big = {"filename": "big.pdf", "contentType": "application/pdf", "sizeBytes": 20 * 1024 * 1024}
+    assert api.post("/v1/files", big).status_code == 413  # free: 10 MiB per file
+    assert api.get("/v1/usage").headers["ratelimit-policy"] == '"default";q=40;w=60'
 
     changed = _admin(stack, "set-plan", "--workspace-id", workspace_id, "--plan", "starter")
     assert (changed["plan"], changed["previousPlan"], changed["changed"]) == ("starter", "free", True)
@@ -291,6 +294,12 @@ def test_changing_the_plan_changes_limits_at_once(
     assert _create(api, file_id).status_code == 202
     data = api.get("/v1/usage").json()["data"]
     assert (data["plan"], data["limit"], data["reserved"], data["remaining"]) == ("starter", 500, 51, 449)
+    # files reads the plan on every upload; the gateway drops its cached rate on the plan-changed event.
+    assert api.post("/v1/files", big).status_code == 201
+    deadline = time.monotonic() + 5
+    while api.get("/v1/usage").headers["ratelimit-policy"] != '"default";q=300;w=60':
+        assert time.monotonic() < deadline, "the gateway kept the old plan's request rate"
+        time.sleep(0.2)
     limits = usage.GetPlanLimits(usage_pb2.GetPlanLimitsRequest(workspace_id=workspace_id), timeout=10)
     assert (
         limits.plan,

@@ -21,6 +21,7 @@ class Clients:
     auth: Any
     files: Any
     extraction: Any
+    templates: Any
     webhooks: Any
     usage: Any
     channels: list[grpc.aio.Channel]
@@ -39,6 +40,7 @@ class Clients:
             auth=auth_pb2_grpc.AuthServiceStub(ch[0]),
             files=files_pb2_grpc.FileServiceStub(ch[1]),
             extraction=extraction_pb2_grpc.ExtractionServiceStub(ch[2]),
+            templates=extraction_pb2_grpc.TemplateServiceStub(ch[2]),
             webhooks=webhooks_pb2_grpc.WebhookServiceStub(ch[3]),
             usage=usage_pb2_grpc.UsageServiceStub(ch[4]),
             channels=ch,

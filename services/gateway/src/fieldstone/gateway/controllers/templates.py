@@ -13,18 +13,15 @@ from fieldstone.gateway.presenters import page, template_object
 from fieldstone.gateway.schemas import CreateTemplateBody, UpdateTemplateBody
 from fieldstone.gateway.security import Principal
 from fieldstone.grpc import call
-from fieldstone.proto.extraction.v1 import extraction_pb2, extraction_pb2_grpc
+from fieldstone.proto.extraction.v1 import extraction_pb2
 
 Limit = Annotated[int, Parameter(ge=1, le=100, description="page size (1-100)")]
 # Clients.connect opens the channels in the order auth, files, extraction, webhooks, usage.
-_EXTRACTION_CHANNEL = 2
 
 
 def templates_stub(clients: Clients) -> Any:
-    """TemplateService is served by the extraction service: use its channel (Clients has no stub
-    of its own for it; a `templates` attribute, once it exists, is used instead)."""
-    stub = getattr(clients, "templates", None)
-    return stub or extraction_pb2_grpc.TemplateServiceStub(clients.channels[_EXTRACTION_CHANNEL])
+    """The extraction service's TemplateService (served on the extraction channel)."""
+    return clients.templates
 
 
 class TemplatesController(Controller):
