@@ -362,6 +362,8 @@ def test_every_service_exposes_the_metrics_an_operator_alerts_on(observed: Obser
     assert rpc(usage, "/fieldstone.usage.v1.UsageService/Reserve", 0) == 1
     assert rpc(usage, "/fieldstone.usage.v1.UsageService/Reserve", 8) == 1
     assert _value(usage, "fieldstone_quota_rejections_total", plan="free") == 1
+    assert _value(extraction, "fieldstone_extraction_jobs_total", status="completed") == 1
+    assert _value(extraction, "fieldstone_extraction_job_duration_seconds_count", status="completed") == 1
     assert (
         _value(_scrape(stack, "auth"), "rpc_server_call_duration_seconds_count", rpc_method="VerifyApiKey")
         >= 1

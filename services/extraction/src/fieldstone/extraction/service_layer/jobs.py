@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fieldstone.common.logging import get_logger
+from fieldstone.common.metrics import EXTRACTION_JOB_DURATION, EXTRACTION_JOBS
 from fieldstone.common.time import utcnow
 from fieldstone.extraction.domain.model import (
     Claim,
@@ -204,6 +205,8 @@ class JobRunner:
             await uow.extractions.save(current)
             await settle_run(uow, current, now)
             await uow.commit()
+        EXTRACTION_JOBS.labels(current.status).inc()
+        EXTRACTION_JOB_DURATION.labels(current.status).observe(elapsed_ms / 1000)
         log.info("extraction finished", extraction_id=extraction_id, status=current.status, ms=elapsed_ms)
         return current.status
 
