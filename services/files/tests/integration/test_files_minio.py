@@ -18,9 +18,9 @@ import pytest
 from fpdf import FPDF
 from minio import Minio
 
+from fieldstone.blob import BlobStore
 from fieldstone.common.errors import Conflict
 from fieldstone.common.time import utcnow
-from fieldstone.files.adapters.object_store import UploadStore
 from fieldstone.files.adapters.pdf import inspect_pdf_async
 from fieldstone.files.adapters.plan_limits import ConfiguredPlanLimits
 from fieldstone.files.bootstrap import MIGRATIONS
@@ -49,7 +49,7 @@ class Harness:
     def __init__(self, pool: asyncpg.Pool, bucket: str) -> None:
         self.pool = pool
         self.bucket = bucket
-        self.store = UploadStore(S3, ACCESS, SECRET, public_endpoint=f"http://{S3}")
+        self.store = BlobStore(S3, ACCESS, SECRET, public_endpoint=f"http://{S3}")
         self.admin = Minio(S3, access_key=ACCESS, secret_key=SECRET, secure=False)
         self.up = Uploads(
             store=self.store,

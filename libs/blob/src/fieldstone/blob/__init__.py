@@ -1,5 +1,5 @@
 """The object-store adapter (any S3-compatible store; MinIO locally)."""
 
-from fieldstone.blob.store import BlobStore, ObjectInfo
+from fieldstone.blob.store import BlobStore, ObjectChanged, ObjectInfo
 
-__all__ = ["BlobStore", "ObjectInfo"]
+__all__ = ["BlobStore", "ObjectChanged", "ObjectInfo"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from fieldstone.files.adapters.object_store import UploadStore
+from fieldstone.blob import BlobStore
 from fieldstone.files.adapters.pdf import inspect_pdf_async
 from fieldstone.files.adapters.plan_limits import ConfiguredPlanLimits, UsagePlanLimits
 from fieldstone.files.config import FilesSettings
@@ -22,13 +22,13 @@ from fieldstone.service import Runtime
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def upload_store(s: FilesSettings) -> UploadStore:
-    return UploadStore(
+def upload_store(s: FilesSettings) -> BlobStore:
+    return BlobStore(
         s.s3_endpoint, s.s3_access_key, s.s3_secret_key, secure=s.s3_secure, public_endpoint=s.s3_public_url
     )
 
 
-def uploads(s: FilesSettings, store: UploadStore, limits: PlanLimits) -> Uploads:
+def uploads(s: FilesSettings, store: BlobStore, limits: PlanLimits) -> Uploads:
     return Uploads(
         store=store,
         limits=limits,

@@ -19,7 +19,7 @@ class StoredObject(Protocol):
 
 
 class Store(Protocol):
-    """The uploads bucket (adapters/object_store.py)."""
+    """The uploads bucket (fieldstone.blob.BlobStore)."""
 
     async def upload_url(self, bucket: str, key: str, expires: timedelta, issued_at: datetime) -> str: ...
     async def download_url(self, bucket: str, key: str, expires: timedelta) -> str: ...

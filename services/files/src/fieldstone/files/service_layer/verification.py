@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from fieldstone.blob import ObjectChanged
 from fieldstone.common.logging import get_logger
 from fieldstone.common.time import utcnow
-from fieldstone.files.adapters.object_store import ObjectChanged
 from fieldstone.files.domain import model
 from fieldstone.files.service_layer.ports import UowFactory, Uploads
 from fieldstone.files.service_layer.unit_of_work import FilesUnitOfWork
