@@ -106,11 +106,6 @@ class BlobStore:
             lambda: self._client.set_bucket_notification(bucket, config),
         )
 
-    async def presigned_put(self, bucket: str, key: str, expires: timedelta) -> str:
-        # Signing is local (no request), so it is not a span.
-        url: str = await asyncio.to_thread(self._signer.presigned_put_object, bucket, key, expires)
-        return url
-
     async def stat(self, bucket: str, key: str) -> ObjectInfo | None:
         def run() -> ObjectInfo | None:
             try:
@@ -124,8 +119,24 @@ class BlobStore:
         return await self._run("HeadObject", bucket, key, run)
 
     async def read(self, bucket: str, key: str, *, offset: int = 0, length: int = 0) -> bytes:
+        return await self._get(bucket, key, offset, length, None)
+
+    async def _get(self, bucket: str, key: str, offset: int, length: int, etag: str | None) -> bytes:
+        """GET a range; with `etag`, only while the object is still that version (If-Match)."""
+
         def run() -> bytes:
-            response = self._client.get_object(bucket, key, offset=offset, length=length)
+            try:
+                response = self._client.get_object(
+                    bucket,
+                    key,
+                    offset=offset,
+                    length=length,
+                    request_headers={"If-Match": etag} if etag else None,
+                )
+            except S3Error as exc:
+                if etag and exc.code in ("PreconditionFailed", "NoSuchKey"):
+                    raise ObjectChanged(f"{key} changed while being verified") from None
+                raise
             try:
                 return bytes(response.read())
             finally:
@@ -164,24 +175,8 @@ class BlobStore:
     async def read_version(
         self, bucket: str, key: str, etag: str, *, offset: int = 0, length: int = 0
     ) -> bytes:
-        """Read the object only if it is still the version `etag` names."""
-
-        def run() -> bytes:
-            try:
-                response = self._client.get_object(
-                    bucket, key, offset=offset, length=length, request_headers={"If-Match": etag}
-                )
-            except S3Error as exc:
-                if exc.code in ("PreconditionFailed", "NoSuchKey"):
-                    raise ObjectChanged(f"{key} changed while being verified") from None
-                raise
-            try:
-                return bytes(response.read())
-            finally:
-                response.close()
-                response.release_conn()
-
-        return await self._run("GetObject", bucket, key, run)
+        """Read the object only if it is still the version `etag` names (else ObjectChanged)."""
+        return await self._get(bucket, key, offset, length, etag)
 
     async def promote(self, bucket: str, source: str, target: str, etag: str) -> None:
         """Copy the verified version of `source` to `target` (server-side), then remove `source`.

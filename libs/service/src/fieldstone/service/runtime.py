@@ -27,6 +27,7 @@ from fieldstone.messaging import EventConsumer, OutboxRelay, ensure_topics
 from fieldstone.messaging.consumer import Handler
 from fieldstone.pg import create_pool, ensure_database, migrate
 from fieldstone.pg.tracing import instrument_queries
+from fieldstone.service.admin import migrated_pool
 from fieldstone.service.settings import BaseServiceSettings
 
 log = get_logger(__name__)
@@ -141,11 +142,5 @@ def run(
 
 async def migrate_only(settings: BaseServiceSettings, migrations: Path) -> None:
     """`fieldstone-<service> migrate`: apply the schema and exit (the Helm migrations job)."""
-    if settings.create_database:
-        await ensure_database(settings.database_url)
-    pool = await create_pool(settings.database_url, max_size=2)
-    try:
-        applied = await migrate(pool, MESSAGING_MIGRATIONS, migrations)
-        log.info("migrations done", applied=applied)
-    finally:
-        await pool.close()
+    async with migrated_pool(settings.database_url, migrations, create_database=settings.create_database):
+        log.info("migrations done")

@@ -8,9 +8,6 @@ fieldstone-auth-admin revoke-key --workspace-id ws_... --key-id key_...
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import sys
 from typing import Any
 
 from fieldstone.auth.bootstrap import MIGRATIONS
@@ -18,20 +15,16 @@ from fieldstone.auth.config import AuthSettings
 from fieldstone.auth.domain.model import PLANS, SCOPES
 from fieldstone.auth.service_layer import handlers
 from fieldstone.auth.service_layer.unit_of_work import AuthUnitOfWork
-from fieldstone.common.errors import FieldstoneError
 from fieldstone.common.settings import load_settings
 from fieldstone.common.time import iso
-from fieldstone.messaging import MIGRATIONS as MESSAGING_MIGRATIONS
-from fieldstone.pg import create_pool, ensure_database, migrate
+from fieldstone.service.admin import migrated_pool, run_json_command
 
 
 async def _run(ns: argparse.Namespace) -> dict[str, Any]:
     settings = load_settings(AuthSettings)
-    if settings.create_database:
-        await ensure_database(settings.database_url)
-    pool = await create_pool(settings.database_url, max_size=2)
-    try:
-        await migrate(pool, MESSAGING_MIGRATIONS, MIGRATIONS)
+    async with migrated_pool(
+        settings.database_url, MIGRATIONS, create_database=settings.create_database
+    ) as pool:
 
         def uow() -> AuthUnitOfWork:
             return AuthUnitOfWork(pool)
@@ -66,8 +59,6 @@ async def _run(ns: argparse.Namespace) -> dict[str, Any]:
             }
         record = await handlers.revoke_api_key(uow(), ns.workspace_id, ns.key_id)
         return {"id": record.id, "revokedAt": iso(record.revoked_at)}
-    finally:
-        await pool.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,10 +78,4 @@ def main(argv: list[str] | None = None) -> int:
     rev.add_argument("--workspace-id", required=True)
     rev.add_argument("--key-id", required=True)
     ns = parser.parse_args(argv)
-    try:
-        result = asyncio.run(_run(ns))
-    except FieldstoneError as exc:
-        sys.stderr.write(json.dumps({"error": {"code": exc.code, "message": exc.message}}) + "\n")
-        return 2
-    sys.stdout.write(json.dumps(result) + "\n")
-    return 0
+    return run_json_command(_run(ns))

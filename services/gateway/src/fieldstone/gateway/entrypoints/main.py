@@ -25,6 +25,7 @@ from fieldstone.messaging import EventConsumer, InboundMessage, Topics
 from fieldstone.pg import create_pool, ensure_database, migrate
 from fieldstone.pg.tracing import instrument_queries
 from fieldstone.proto.events.v1 import events_pb2
+from fieldstone.service.admin import migrated_pool
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
 log = get_logger(__name__)
@@ -101,13 +102,8 @@ async def serve(settings: GatewaySettings) -> None:
 
 
 async def migrate_only(settings: GatewaySettings) -> None:
-    if settings.create_database:
-        await ensure_database(settings.database_url)
-    pool = await create_pool(settings.database_url, max_size=2)
-    try:
-        await migrate(pool, MESSAGING_MIGRATIONS, MIGRATIONS)
-    finally:
-        await pool.close()
+    async with migrated_pool(settings.database_url, MIGRATIONS, create_database=settings.create_database):
+        log.info("migrations done")
 
 
 def main() -> None:

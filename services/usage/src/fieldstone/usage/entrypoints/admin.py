@@ -10,16 +10,11 @@ commits with its `workspace_plan.changed` event in the outbox; the running servi
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import sys
 from typing import Any
 
-from fieldstone.common.errors import FieldstoneError
 from fieldstone.common.settings import load_settings
 from fieldstone.common.time import iso
-from fieldstone.messaging import MIGRATIONS as MESSAGING_MIGRATIONS
-from fieldstone.pg import create_pool, ensure_database, migrate
+from fieldstone.service.admin import migrated_pool, run_json_command
 from fieldstone.usage.bootstrap import MIGRATIONS
 from fieldstone.usage.config import UsageSettings
 from fieldstone.usage.domain.plans import PLANS, PlanLimits
@@ -40,11 +35,9 @@ def _limits(limits: PlanLimits) -> dict[str, int]:
 async def _run(ns: argparse.Namespace) -> dict[str, Any]:
     settings = load_settings(UsageSettings)
     catalog = settings.plan_catalog()
-    if settings.create_database:
-        await ensure_database(settings.database_url)
-    pool = await create_pool(settings.database_url, max_size=2)
-    try:
-        await migrate(pool, MESSAGING_MIGRATIONS, MIGRATIONS)
+    async with migrated_pool(
+        settings.database_url, MIGRATIONS, create_database=settings.create_database
+    ) as pool:
 
         def uow() -> UsageUnitOfWork:
             return UsageUnitOfWork(pool)
@@ -71,8 +64,6 @@ async def _run(ns: argparse.Namespace) -> dict[str, Any]:
             "resetsAt": iso(summary.resets_at),
             "limits": _limits(limits),
         }
-    finally:
-        await pool.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,10 +79,4 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("show", help="a workspace's plan, its limits and this period's usage")
     show.add_argument("--workspace-id", required=True)
     ns = parser.parse_args(argv)
-    try:
-        result = asyncio.run(_run(ns))
-    except FieldstoneError as exc:
-        sys.stderr.write(json.dumps({"error": {"code": exc.code, "message": exc.message}}) + "\n")
-        return 2
-    sys.stdout.write(json.dumps(result) + "\n")
-    return 0
+    return run_json_command(_run(ns))
