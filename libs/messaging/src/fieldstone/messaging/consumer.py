@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from opentelemetry import context, propagate, trace
 
 from fieldstone.common.logging import get_logger
@@ -166,6 +166,48 @@ class EventConsumer:
                 CONSUMER_LAG.remove(*labels)
         self._lag_labels = assigned
 
+    async def _consume_partition(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Any], stop: asyncio.Event
+    ) -> None:
+        """Handle one partition's batch in order, then commit past the last handled record.
+
+        A rebalance may take the partition away while a handler runs (a member joined or left):
+        the records not yet handled are then left to the new owner, and the commit is skipped —
+        the new owner resumes from the last committed offset and the inbox makes the repeat of
+        anything handled here harmless.
+        """
+        done = None
+        for record in records:
+            if tp not in consumer.assignment():
+                break
+            message = InboundMessage(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value,
+                event=CloudEvent.from_kafka(list(record.headers), record.value),
+            )
+            if not await self._handle(message, stop):
+                break  # stopping: this record and the rest stay uncommitted
+            done = record.offset
+        if done is None:
+            return
+        if tp not in consumer.assignment():
+            log.info(
+                "partition revoked during its batch; leaving the commit to its new owner",
+                topic=tp.topic,
+                partition=tp.partition,
+            )
+            return
+        try:
+            # One commit per partition batch: records of a batch that crashed before it
+            # are redelivered, and the handlers are idempotent.
+            await consumer.commit({TopicPartition(tp.topic, tp.partition): done + 1})
+        except (CommitFailedError, IllegalStateError):
+            # The group rebalanced between the check and the commit: same outcome as above.
+            log.warning("offset commit failed after rebalance", topic=tp.topic, partition=tp.partition)
+
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
             *self._topics,
@@ -183,29 +225,7 @@ class EventConsumer:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=500)
                 for tp, records in batches.items():
-                    done = None
-                    for record in records:
-                        message = InboundMessage(
-                            topic=record.topic,
-                            partition=record.partition,
-                            offset=record.offset,
-                            key=record.key,
-                            value=record.value,
-                            event=CloudEvent.from_kafka(list(record.headers), record.value),
-                        )
-                        if not await self._handle(message, stop):
-                            break  # stopping: this record and the rest stay uncommitted
-                        done = record.offset
-                    if done is None:
-                        continue
-                    # One commit per partition batch: records of a batch that crashed before it
-                    # are redelivered, and the handlers are idempotent.
-                    try:
-                        await consumer.commit({TopicPartition(tp.topic, tp.partition): done + 1})
-                    except CommitFailedError:
-                        # The partition moved to another member during a rebalance; it will
-                        # see these records again and the inbox makes that harmless.
-                        log.warning("offset commit failed after rebalance", topic=tp.topic)
+                    await self._consume_partition(consumer, tp, records, stop)
                 if stop.is_set():
                     return
                 await self._observe_lag(consumer)
