@@ -44,8 +44,11 @@ async def test_partition_revoked_mid_handler_keeps_the_consumer_alive(
             await release_first.wait()  # a long job: the group rebalances meanwhile
         handled["first"].append((message.value or b"").decode())
 
+    second_started = asyncio.Event()
+
     async def second_handler(message: InboundMessage) -> None:
         handled["second"].append((message.value or b"").decode())
+        second_started.set()
 
     first = EventConsumer(bootstrap=kafka_bootstrap, group_id=group, topics=(topic,), handler=first_handler)
     first_task = asyncio.create_task(first.run(stop))
@@ -57,11 +60,7 @@ async def test_partition_revoked_mid_handler_keeps_the_consumer_alive(
         )
         second_task = asyncio.create_task(second.run(stop))
 
-        async def second_owns_a_partition() -> None:
-            while not handled["second"]:
-                await asyncio.sleep(0.1)
-
-        await asyncio.wait_for(second_owns_a_partition(), 60)
+        await asyncio.wait_for(second_started.wait(), 60)  # it owns a partition now
         release_first.set()
 
         async def all_handled() -> None:
