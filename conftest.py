@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 PG_BASE = os.environ.get("FIELDSTONE_PG_DSN_BASE", "postgresql://postgres@127.0.0.1:15432")
 KAFKA = os.environ.get("FIELDSTONE_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
@@ -46,3 +50,16 @@ def kafka_bootstrap() -> str:
 def unique_suffix() -> str:
     """For topic, group and bucket names that must not collide between tests."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """The spans this test ends, in memory (the process's tracer provider is installed once)."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield exporter
+    exporter.shutdown()  # later spans are no longer kept

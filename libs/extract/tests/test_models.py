@@ -68,6 +68,9 @@ def test_output_to_dict_is_camel_case() -> None:
         "timingsMs",
         "pages",
         "backend",
+        "startedUnixNano",
+        "phases",
+        "ocrEngine",
     }
     assert d["fields"][0] == {
         "path": "a",

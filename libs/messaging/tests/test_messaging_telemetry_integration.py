@@ -11,8 +11,6 @@ import pytest
 import structlog
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import REGISTRY
 
@@ -30,26 +28,15 @@ from fieldstone.proto.events.v1 import events_pb2
 pytestmark = pytest.mark.integration
 
 
-def _exporter() -> InMemorySpanExporter:
-    """An in-memory exporter on the process's tracer provider (installed once per process)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return exporter
-
-
 def _sample(name: str, **labels: str) -> float:
     value = REGISTRY.get_sample_value(name, labels)
     return value or 0.0
 
 
 async def test_a_consumer_continues_the_trace_of_the_transaction_that_wrote_the_event(
-    database_url: str, kafka_bootstrap: str, unique_suffix: str, tmp_path: Path
+    database_url: str, kafka_bootstrap: str, unique_suffix: str, tmp_path: Path, spans: InMemorySpanExporter
 ) -> None:
-    exporter = _exporter()
+    exporter = spans
     topic, group = f"test.telemetry.{unique_suffix}", f"g.telemetry.{unique_suffix}"
     await ensure_topics(kafka_bootstrap, (topic,), partitions=1)
     pool = await create_pool(database_url)

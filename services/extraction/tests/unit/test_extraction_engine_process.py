@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sys
 from pathlib import Path
 
 import pytest
 from fpdf import FPDF
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import REGISTRY
 
 from fieldstone.extraction.adapters.engine import SandboxedEngine
 from fieldstone.extraction.domain.model import EngineCrashed
@@ -104,3 +109,68 @@ async def test_the_memory_limit_applies_to_the_engine_process() -> None:
             await run(engine, invoice())
     finally:
         await engine.close()
+
+
+def scan() -> bytes:
+    """A PNG of a typed line: an image input, so the page is read by OCR."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (900, 200), "white")
+    ImageDraw.Draw(image).text(
+        (40, 80), "Invoice Number: INV-77", fill="black", font=ImageFont.load_default(size=36)
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def sample(name: str, labels: dict[str, str]) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_the_engine_runs_draw_spans_under_the_job_and_count_pages(spans: InMemorySpanExporter) -> None:
+    engine = SandboxedEngine(timeout_seconds=60, memory_mb=2048)
+    text_before = sample("fieldstone_extraction_pages_total", {"method": "text"})
+    ocr_before = sample("fieldstone_extraction_pages_total", {"method": "ocr"})
+    try:
+        with trace.get_tracer("test").start_as_current_span("job"):
+            assert (await run(engine, invoice()))["data"] == {"invoice_number": "INV-42"}
+            await engine(scan(), VARIABLES, pages=None, filename="scan.png", max_pages=10)
+    finally:
+        await engine.close()
+    finished = spans.get_finished_spans()
+    by_id = {s.context.span_id: s for s in finished}
+    job = next(s for s in finished if s.name == "job")
+
+    def children(parent: ReadableSpan, name: str) -> list[ReadableSpan]:
+        return [
+            s for s in finished if s.name == name and s.parent and s.parent.span_id == parent.context.span_id
+        ]
+
+    runs = children(job, "engine extract")
+    assert len(runs) == 2 and all(s.context.trace_id == job.context.trace_id for s in runs)
+    for run_span, ocr in zip(sorted(runs, key=lambda s: s.start_time or 0), (False, True), strict=True):
+        (read,) = children(run_span, "engine read")
+        (resolve,) = children(run_span, "engine resolve fields")
+        (page,) = children(read, "engine read page")
+        assert page.attributes is not None and page.attributes["fieldstone.page.ocr"] is ocr
+        # Drawn from the child's report, inside the span of the call that waited for it, in order.
+        assert run_span.start_time is not None and run_span.end_time is not None
+        assert read.start_time is not None and read.end_time is not None and resolve.start_time is not None
+        assert run_span.start_time <= read.start_time <= read.end_time <= resolve.start_time
+        assert resolve.end_time is not None and resolve.end_time <= run_span.end_time
+        ocr_spans = children(page, "ocr page")
+        assert len(ocr_spans) == (1 if ocr else 0)
+        if ocr:
+            (ocr_span,) = ocr_spans
+            assert page.start_time is not None and ocr_span.start_time is not None
+            assert page.start_time <= ocr_span.start_time and ocr_span.end_time == page.end_time
+            engine_name = str((ocr_span.attributes or {})["fieldstone.ocr.engine"])
+            assert sample("fieldstone_ocr_page_duration_seconds_count", {"engine": engine_name}) >= 1
+    assert all(
+        s.parent is None or s.parent.span_id in by_id or s is job
+        for s in finished
+        if s.name.startswith(("engine", "ocr"))
+    )
+    assert sample("fieldstone_extraction_pages_total", {"method": "text"}) == text_before + 1
+    assert sample("fieldstone_extraction_pages_total", {"method": "ocr"}) == ocr_before + 1

@@ -15,7 +15,7 @@ from fieldstone.extract.backends import (
 )
 from fieldstone.extract.engine import extract
 from fieldstone.extract.errors import ERROR_CODES, ExtractError
-from fieldstone.extract.models import ExtractionOutput, FieldResult, PageInfo, Variable
+from fieldstone.extract.models import ExtractionOutput, FieldResult, PageInfo, Phase, Variable
 
 __all__ = [
     "ERROR_CODES",
@@ -26,6 +26,7 @@ __all__ = [
     "ExtractionRequest",
     "FieldResult",
     "PageInfo",
+    "Phase",
     "Variable",
     "backend_names",
     "extract",

@@ -22,8 +22,9 @@ from fieldstone.extract.fields import (
 )
 from fieldstone.extract.labels import FieldSpec, LabelMatcher, LineTokens, build_spec
 from fieldstone.extract.layout import Document, Line
-from fieldstone.extract.models import ExtractionOutput, FieldResult, PageInfo, Variable
+from fieldstone.extract.models import ExtractionOutput, FieldResult, PageInfo, Phase, Variable
 from fieldstone.extract.reading import read_document
+from fieldstone.extract.reading.ocr import engine_name as ocr_engine_name
 from fieldstone.extract.values import Decimal, decimal_votes, find_currencies
 
 MAX_TEMPLATE_DEPTH = 8
@@ -65,7 +66,7 @@ def extract(
     cannot be processed and ``pydantic.ValidationError`` / ``ValueError`` for an invalid template or an
     unknown backend. Synchronous and CPU-bound.
     """
-    t0 = time.perf_counter()
+    started_unix_ns, t0 = time.time_ns(), time.perf_counter()
     template = _as_variables(variables)
     chosen = backend if isinstance(backend, Backend) else get_backend(backend)
     timings: dict[str, float] = {}
@@ -84,9 +85,20 @@ def extract(
         page_count=doc.page_count,
         timings_ms=timings,
         missing_required=missing,
-        pages=[PageInfo(p.number, p.source, p.ocr, p.read_ms, p.note) for p in doc.pages],
+        pages=[
+            PageInfo(p.number, p.source, p.ocr, p.read_ms, p.note, p.ocr_ms, (p.read_started - t0) * 1000)
+            for p in doc.pages
+        ],
         backend=chosen.name,
+        started_unix_ns=started_unix_ns,
+        phases=[Phase("read", 0.0, (t1 - t0) * 1000), Phase("resolve", (t1 - t0) * 1000, timings["match"])],
+        ocr_engine=_ocr_family() if any(p.ocr for p in doc.pages) else None,
     )
+
+
+def _ocr_family() -> str | None:
+    name = ocr_engine_name()
+    return name.split()[0] if name else None
 
 
 def _is_required(template: list[Variable], path: str) -> bool:

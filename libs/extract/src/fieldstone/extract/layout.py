@@ -98,6 +98,8 @@ class Page:
     note: str | None = None  # why a page has no text (no OCR, OCR failed, ...)
     read_ms: float = 0.0  # time spent reading this page (text layer, decoding, rendering and OCR)
     ocr: bool = False  # whether OCR ran on the page (the whole page or images on it)
+    ocr_ms: float = 0.0  # the part of read_ms spent in OCR
+    read_started: float = 0.0  # time.perf_counter() when reading the page began (for trace spans)
 
 
 @dataclass(slots=True)

@@ -91,6 +91,8 @@ class PageInfo:
     ocr: bool = False  # OCR ran on the page (a scan, an image, or large images on a text page)
     ms: float = 0.0  # time spent reading the page, OCR included
     note: str | None = None
+    ocr_ms: float = 0.0  # the part of ``ms`` spent in OCR
+    offset_ms: float = 0.0  # when reading the page began, from the start of the extraction
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,8 +100,26 @@ class PageInfo:
             "source": self.source,
             "ocr": self.ocr,
             "ms": round(self.ms, 2),
+            "ocrMs": round(self.ocr_ms, 2),
+            "offsetMs": round(self.offset_ms, 3),
             "note": self.note,
         }
+
+
+@dataclass(slots=True)
+class Phase:
+    """One step of an extraction in time: ``read`` (text layer and OCR) or ``resolve`` (fields).
+
+    With ``ExtractionOutput.started_unix_ns`` these let a caller in another process draw the
+    engine's trace spans after the fact (the engine itself stays free of any tracing library).
+    """
+
+    name: str
+    offset_ms: float
+    ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "offsetMs": round(self.offset_ms, 3), "ms": round(self.ms, 3)}
 
 
 @dataclass(slots=True)
@@ -113,6 +133,9 @@ class ExtractionOutput:
     missing_required: list[str] = field(default_factory=list)
     pages: list[PageInfo] = field(default_factory=list)
     backend: str = "builtin"
+    started_unix_ns: int = 0  # wall clock when the extraction began
+    phases: list[Phase] = field(default_factory=list)
+    ocr_engine: str | None = None  # the OCR engine's family (tesseract, rapidocr) when a page was OCR'd
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,4 +146,7 @@ class ExtractionOutput:
             "timingsMs": {k: round(v, 2) for k, v in self.timings_ms.items()},
             "pages": [p.to_dict() for p in self.pages],
             "backend": self.backend,
+            "startedUnixNano": self.started_unix_ns,
+            "phases": [p.to_dict() for p in self.phases],
+            "ocrEngine": self.ocr_engine,
         }

@@ -51,6 +51,7 @@ def read_document(
         t0 = time.perf_counter()
         page = read_text_page(text)
         timings["read"] = page.read_ms = (time.perf_counter() - t0) * 1000
+        page.read_started = t0
         return Document(pages=[page], page_count=1, kind="text")
     return _read_image(data, kind, pages, max_pages, use_ocr, timings)
 
@@ -105,8 +106,10 @@ def _read_pdf(
                 _no_text(page, "the page is empty")
             p2 = time.perf_counter()
             if page.ocr:
-                ocr_ms += (p2 - p1) * 1000
+                page.ocr_ms = (p2 - p1) * 1000
+                ocr_ms += page.ocr_ms
             page.read_ms = (p2 - p0) * 1000
+            page.read_started = p0
             result.append(page)
     timings["read"] = (time.perf_counter() - t0) * 1000 - ocr_ms
     if any(p.ocr for p in result):
@@ -218,7 +221,8 @@ def _read_image(
                     number, float(frame.width), float(frame.height), group_lines(words, number), "ocr"
                 )
                 page.ocr = True
-                page.read_ms = (time.perf_counter() - p0) * 1000
+                page.read_ms = page.ocr_ms = (time.perf_counter() - p0) * 1000
+                page.read_started = p0
                 result.append(_no_text(page, "OCR found no text"))
     except ExtractError:
         raise
