@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 export UV_LINK_MODE := copy
 
-.PHONY: traces bench-tracing bench-extract helm golden test-deploy openapi help up down status logs test test-unit test-integration test-e2e check lint typecheck imports protos protos-check sync infra bench clean
+.PHONY: traces bench-tracing bench-extract bench-webhooks helm golden test-deploy openapi help up down status logs test test-unit test-integration test-e2e check lint typecheck imports protos protos-check sync infra bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -86,11 +86,14 @@ test-unit: sync helm ## Unit tests only (no infrastructure)
 test: infra sync check helm ## The whole suite against real Postgres, Kafka and MinIO
 	@eval "$$($(INFRA) env)" && $(BIN)/pytest -q -ra
 
-bench: bench-extract ## Benchmarks (results printed as tables)
+bench: bench-extract bench-webhooks bench-tracing ## All benchmarks (results printed as tables)
 
 bench-extract: sync ## Extraction benchmark: field accuracy, time per page (text/OCR), peak memory
 	@mkdir -p .stack/bench-extract
 	@$(BIN)/python libs/extract/bench/run_bench.py --out .stack/bench-extract/predictions.json
+
+bench-webhooks: infra sync ## Webhook dispatch: deliveries/s with 1 and 2 dispatchers, completion-to-attempt latency
+	@eval "$$($(INFRA) env)" && $(BIN)/python services/webhooks/bench/run_bench.py
 
 clean: ## Remove local state (.stack) and caches inside the checkout
 	@rm -rf .stack .mypy_cache .ruff_cache .pytest_cache

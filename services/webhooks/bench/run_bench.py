@@ -7,7 +7,8 @@ Kafka of `make test`, delivering to a local receiver (a separate process answeri
     eval "$(scripts/infra/infra.sh env)"
     .venv/bin/python services/webhooks/bench/run_bench.py [--events 5000] [--latency-events 300]
 
-Throughput: N due events over 10 endpoints are released at once (one UPDATE + NOTIFY); the clock
+Throughput: N due events over 10 endpoints are released at once, once to a receiver that keeps
+connections alive (as web servers do) and once to one that closes each connection after its reply (one UPDATE + NOTIFY); the clock
 stops when the last one is recorded as delivered. Latency: extraction.completed events are
 published on fieldstone.extractions.v1 (as the extraction service's outbox relay does) at a steady
 rate; latency = arrival at the receiver - the event's occurred_at.
@@ -64,18 +65,29 @@ def _receiver_main(port_out: Connection, control: Connection) -> None:
             self.buffer = b""
 
         def data_received(self, data: bytes) -> None:
+            """Answer 204 to each complete request; on a path ending in /close, also close the
+            connection (a receiver without keep-alive), else keep it open for the next one."""
             self.buffer += data
-            head, sep, body = self.buffer.partition(b"\r\n\r\n")
-            if not sep:
-                return
-            headers = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)
-            headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
-            if len(body) < int(headers.get(b"content-length", b"0")):
-                return
-            arrivals.append((headers.get(b"webhook-id", b"").decode(), time.time()))
             assert isinstance(self.transport, asyncio.Transport)
-            self.transport.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            self.transport.close()
+            while True:
+                head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+                if not sep:
+                    return
+                lines = head.split(b"\r\n")
+                headers = dict(line.split(b":", 1) for line in lines[1:] if b":" in line)
+                headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
+                length = int(headers.get(b"content-length", b"0"))
+                if len(rest) < length:
+                    return
+                self.buffer = rest[length:]
+                arrivals.append((headers.get(b"webhook-id", b"").decode(), time.time()))
+                if lines[0].split(b" ")[1].endswith(b"/close"):
+                    self.transport.write(
+                        b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                    self.transport.close()
+                    return
+                self.transport.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -363,13 +375,15 @@ async def run(args: argparse.Namespace) -> None:
                 with dispatchers(processes, db, key, prefix, logs):
                     pool = await create_pool(f"{PG}/{db}", max_size=4)
                     try:
-                        rate = await throughput(pool, box, url, args.events)
-                        results.append(
-                            (
-                                f"deliveries/s, {processes} dispatcher process(es), {args.events} events",
-                                f"{rate:,.0f}",
+                        for path, receiving in (("", "keep-alive"), ("/close", "a connection per delivery")):
+                            rate = await throughput(pool, box, url + path, args.events)
+                            results.append(
+                                (
+                                    f"deliveries/s, {processes} dispatcher process(es), {args.events} events, "
+                                    f"receiver: {receiving}",
+                                    f"{rate:,.0f}",
+                                )
                             )
-                        )
                         if processes == 1:
                             lat, consumed = await latency(
                                 pool, box, url, control, args.latency_events, args.rate

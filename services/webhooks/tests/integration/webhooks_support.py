@@ -85,7 +85,7 @@ class Receiver:
             if status == HANG:
                 await self.released.wait()
                 return
-            text = b"oops" if status >= 400 else b"ok"
+            text = b"oops" if status >= 400 else b"" if status in (204, 304) else b"ok"  # 204: no body
             extra = "Retry-After: 0\r\n" if status == 429 else ""
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Length: {len(text)}\r\n{extra}Connection: close\r\n\r\n".encode()
