@@ -149,7 +149,13 @@ class SandboxedEngine:
             "engine extract", attributes={"fieldstone.document.bytes": len(data)}
         ) as span:
             try:
-                reply = await self._run(data, variables, pages=pages, filename=filename, max_pages=max_pages)
+                request = {
+                    "variables": variables,
+                    "pages": pages,
+                    "filename": filename,
+                    "maxPages": max_pages,
+                }
+                reply = await self._run(json.dumps(request).encode(), data)
             except EngineCrashed as exc:
                 span.set_status(StatusCode.ERROR, str(exc))
                 span.set_attribute("error.type", "ENGINE_CRASHED")
@@ -165,19 +171,8 @@ class SandboxedEngine:
             record_engine_run(out)
         return EngineOutcome(out["extractedData"], list(out.get("fields", [])), out.get("pageCount"))
 
-    async def _run(
-        self,
-        data: bytes,
-        variables: list[dict[str, Any]],
-        *,
-        pages: str | None,
-        filename: str | None,
-        max_pages: int,
-    ) -> dict[str, Any]:
+    async def _run(self, request: bytes, data: bytes) -> dict[str, Any]:
         """One exchange with the child: its reply, or an error reply for a timeout."""
-        request = json.dumps(
-            {"variables": variables, "pages": pages, "filename": filename, "maxPages": max_pages}
-        ).encode()
         async with self._lock:
             child = await self._process()
             try:
