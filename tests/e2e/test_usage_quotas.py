@@ -250,7 +250,10 @@ def _admin(stack: Stack, *args: str) -> dict[str, Any]:
         check=True,
         timeout=60,
     )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    # stdout is the result alone (one JSON line); the command's logs are JSON lines on stderr.
+    (line,) = out.stdout.splitlines()
+    assert all(json.loads(log)["service"] == "usage-admin" for log in out.stderr.splitlines())
+    result: dict[str, Any] = json.loads(line)
     return result
 
 

@@ -6,7 +6,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from opentelemetry import trace
@@ -41,8 +41,8 @@ def add_trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     return event
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """JSON lines on stdout: one event per line with service, level, time and trace ids.
+def configure_logging(service: str, level: str = "INFO", *, stream: TextIO | None = None) -> None:
+    """JSON lines on stdout (or `stream`): one event per line with service, level, time and trace ids.
 
     Records of the standard `logging` module (uvicorn, aiokafka, grpc...) go through the
     same processors, so every line of a service's log is JSON and redacted.
@@ -64,11 +64,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.bind_contextvars(service=service)
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],

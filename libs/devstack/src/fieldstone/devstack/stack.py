@@ -331,7 +331,7 @@ class Stack:
             text=True,
             check=True,
         )
-        result: dict[str, str] = json.loads(out.stdout.strip().splitlines()[-1])
+        result: dict[str, str] = json.loads(out.stdout)  # the result alone; logs go to stderr
         return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from fieldstone.common.errors import FieldstoneError
+from fieldstone.common.logging import configure_logging
 from fieldstone.messaging import MIGRATIONS as MESSAGING_MIGRATIONS
 from fieldstone.pg import create_pool, ensure_database, migrate
 
@@ -32,9 +34,12 @@ async def migrated_pool(
         await pool.close()
 
 
-def run_json_command(command: Coroutine[Any, Any, dict[str, Any]]) -> int:
+def run_json_command(command: Coroutine[Any, Any, dict[str, Any]], *, service: str) -> int:
     """Run an admin command: its result as one JSON line on stdout (exit 0), or the error
-    envelope on stderr (exit 2)."""
+    envelope on stderr (exit 2). Its log lines (migrations...) are JSON on stderr, so stdout
+    carries the result alone."""
+    level = os.environ.get(f"{service.upper()}_LOG_LEVEL", "INFO")
+    configure_logging(f"{service}-admin", level, stream=sys.stderr)
     try:
         result = asyncio.run(command)
     except FieldstoneError as exc:

@@ -78,4 +78,4 @@ def main(argv: list[str] | None = None) -> int:
     rev.add_argument("--workspace-id", required=True)
     rev.add_argument("--key-id", required=True)
     ns = parser.parse_args(argv)
-    return run_json_command(_run(ns))
+    return run_json_command(_run(ns), service="auth")

@@ -79,4 +79,4 @@ def main(argv: list[str] | None = None) -> int:
     show = sub.add_parser("show", help="a workspace's plan, its limits and this period's usage")
     show.add_argument("--workspace-id", required=True)
     ns = parser.parse_args(argv)
-    return run_json_command(_run(ns))
+    return run_json_command(_run(ns), service="usage")
