@@ -36,3 +36,25 @@ async def test_every_call_is_counted_by_method_and_status() -> None:
         await channel.close()
         await server.stop(0)
     assert REGISTRY.get_sample_value("rpc_server_call_duration_seconds_count", labels) == before + 2
+
+
+async def test_calls_are_spread_over_every_address_of_the_target() -> None:
+    """Round robin over the resolved addresses (a headless Service's pods, in Kubernetes)."""
+    servers = [GrpcServer(0), GrpcServer(0)]
+    for server, status in zip(servers, ("SERVING", "NOT_SERVING"), strict=True):
+        await server.start()
+        await server._set("probe", health_pb2.HealthCheckResponse.ServingStatus.Value(status))
+    target = "ipv4:" + ",".join(f"127.0.0.1:{s.bound_port}" for s in servers)
+    channel = insecure_channel(target)
+    try:
+        stub = health_pb2_grpc.HealthStub(channel)
+        seen = [
+            (await stub.Check(health_pb2.HealthCheckRequest(service="probe"), timeout=5)).status
+            for _ in range(40)
+        ]
+    finally:
+        await channel.close()
+        for server in servers:
+            await server.stop(0)
+    assert seen.count(health_pb2.HealthCheckResponse.SERVING) >= 10
+    assert seen.count(health_pb2.HealthCheckResponse.NOT_SERVING) >= 10

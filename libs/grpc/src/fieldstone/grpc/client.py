@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -13,11 +14,24 @@ from fieldstone.common.errors import GRPC_CODE_KEY, GRPC_RETRY_AFTER_KEY, Fields
 T = TypeVar("T")
 
 
+# A target written with a resolver scheme (the Helm chart's `dns:///<headless service>`, or
+# `ipv4:a,b`) names every replica: calls are spread over all its addresses, round robin, and a
+# lost connection is re-established within a couple of seconds. A plain `host:port` (one address,
+# the local stack and the tests) keeps gRPC's default, pick-first, which reconnects when called.
+_BALANCED = (
+    ("grpc.service_config", json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+)
+
+
 def insecure_channel(target: str) -> grpc.aio.Channel:
+    options: list[tuple[str, object]] = [("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)]
+    if target.startswith(("dns:", "ipv4:", "ipv6:")):
+        options.extend(_BALANCED)
     return grpc.aio.insecure_channel(
         target,
         interceptors=aio_client_interceptors(),  # type: ignore[no-untyped-call]
-        options=[("grpc.keepalive_time_ms", 30_000), ("grpc.enable_retries", 1)],
+        options=options,
     )
 
 

@@ -17,6 +17,8 @@ from fieldstone.common.logging import get_logger
 from fieldstone.common.metrics import RPC_SERVER_DURATION
 
 log = get_logger(__name__)
+# How long a client connection lives before the server asks the client to reconnect.
+MAX_CONNECTION_AGE_MS = 300_000
 # Request fields bound to every log line of a call when the request message has them.
 _LOG_FIELDS = ("workspace_id", "extraction_id", "file_id", "endpoint_id", "run_id")
 
@@ -98,7 +100,13 @@ class GrpcServer:
         self.port = port
         self.health = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
         self.server = grpc.aio.server(
-            interceptors=[aio_server_interceptor(), ErrorInterceptor()]  # type: ignore[no-untyped-call]
+            interceptors=[aio_server_interceptor(), ErrorInterceptor()],  # type: ignore[no-untyped-call]
+            # Connections end after a while (calls in flight get the grace period), so clients
+            # resolve their target again and spread onto replicas that started since.
+            options=[
+                ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+                ("grpc.max_connection_age_grace_ms", 30_000),
+            ],
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.bound_port = self.server.add_insecure_port(f"{host}:{port}")
