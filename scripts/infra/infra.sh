@@ -19,6 +19,10 @@ HOST=127.0.0.1
 PG_PORT=${FIELDSTONE_PG_PORT:-15432}
 KAFKA_PORT=${FIELDSTONE_KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${FIELDSTONE_KAFKA_CONTROLLER_PORT:-19093}
+# A second listener that wants SASL (PLAIN and SCRAM-SHA-512), for the services' Kafka security settings.
+KAFKA_SASL_PORT=${FIELDSTONE_KAFKA_SASL_PORT:-19094}
+KAFKA_SASL_USER=fieldstone
+KAFKA_SASL_PASSWORD=fieldstone-dev-secret
 MINIO_PORT=${FIELDSTONE_MINIO_PORT:-19000}
 MINIO_CONSOLE_PORT=${FIELDSTONE_MINIO_CONSOLE_PORT:-19001}
 
@@ -480,11 +484,14 @@ write_kafka_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$KAFKA_DIR/data
 num.partitions=3
 auto.create.topics.enable=true
@@ -578,8 +585,13 @@ start_kafka() {
     mkdir -p "$RUN" "$LOGS"
     local pid
     if pid=$(read_pid "$KAFKA_PIDFILE" kafka.Kafka) && kafka_probe "$KAFKA_PORT"; then
-        log "kafka: already running on $HOST:$KAFKA_PORT (pid $pid)"
-        return 0
+        if kafka_probe "$KAFKA_SASL_PORT"; then
+            log "kafka: already running on $HOST:$KAFKA_PORT (pid $pid)"
+            return 0
+        fi
+        log "kafka: the running broker has no SASL listener on $KAFKA_SASL_PORT (older config); restarting it"
+        stop_kafka
+        pid=""
     fi
     if [[ -z ${pid:-} ]]; then
         rm -f -- "$KAFKA_PIDFILE"
@@ -627,6 +639,18 @@ start_kafka() {
         waited=$((waited + 1))
     done
     log "kafka: ready on $HOST:$KAFKA_PORT (pid $pid, ${waited}s)"
+    add_kafka_scram_user "$home"
+}
+
+# The SCRAM credential lives in the cluster's metadata, so it is (re)written once the broker is up.
+add_kafka_scram_user() {
+    local home=$1
+    if ! java "${KAFKA_JAVA_OPTS[@]}" -cp "$home/libs/*" kafka.admin.ConfigCommand \
+        --bootstrap-server "$HOST:$KAFKA_PORT" --alter --entity-type users --entity-name "$KAFKA_SASL_USER" \
+        --add-config "SCRAM-SHA-512=[iterations=4096,password=$KAFKA_SASL_PASSWORD]" >>"$KAFKA_LOG" 2>&1; then
+        die "kafka: adding the SCRAM user $KAFKA_SASL_USER failed" "$KAFKA_LOG"
+    fi
+    log "kafka: SASL listener on $HOST:$KAFKA_SASL_PORT (PLAIN and SCRAM-SHA-512, user $KAFKA_SASL_USER)"
 }
 
 stop_pidfile_process() { # name pidfile pattern timeout logfile
@@ -760,6 +784,9 @@ cmd_env() {
     cat <<EOF
 export FIELDSTONE_PG_DSN_BASE=postgresql://postgres@$HOST:$PG_PORT
 export FIELDSTONE_KAFKA_BOOTSTRAP=$HOST:$KAFKA_PORT
+export FIELDSTONE_KAFKA_SASL_BOOTSTRAP=$HOST:$KAFKA_SASL_PORT
+export FIELDSTONE_KAFKA_SASL_USERNAME=$KAFKA_SASL_USER
+export FIELDSTONE_KAFKA_SASL_PASSWORD=$KAFKA_SASL_PASSWORD
 export FIELDSTONE_S3_ENDPOINT=$HOST:$MINIO_PORT
 export FIELDSTONE_S3_ACCESS_KEY=$S3_ACCESS_KEY
 export FIELDSTONE_S3_SECRET_KEY=$S3_SECRET_KEY

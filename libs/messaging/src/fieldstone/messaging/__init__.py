@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from fieldstone.messaging.cloudevents import CloudEvent
+from fieldstone.messaging.connection import KafkaConnection, KafkaSettings, as_connection
 from fieldstone.messaging.consumer import EventConsumer, InboundMessage
 from fieldstone.messaging.inbox import claim
 from fieldstone.messaging.outbox import OutboxRelay, publish
@@ -15,8 +16,11 @@ __all__ = [
     "CloudEvent",
     "EventConsumer",
     "InboundMessage",
+    "KafkaConnection",
+    "KafkaSettings",
     "OutboxRelay",
     "Topics",
+    "as_connection",
     "claim",
     "ensure_topics",
     "publish",

@@ -21,6 +21,7 @@ from opentelemetry import context, propagate, trace
 from fieldstone.common.logging import get_logger
 from fieldstone.common.metrics import CONSUMER_LAG, MESSAGING_CONSUMED, MESSAGING_PROCESS_DURATION
 from fieldstone.messaging.cloudevents import CloudEvent
+from fieldstone.messaging.connection import KafkaConnection, as_connection
 
 log = get_logger(__name__)
 _tracer = trace.get_tracer(__name__)
@@ -50,14 +51,14 @@ class EventConsumer:
     def __init__(
         self,
         *,
-        bootstrap: str,
+        bootstrap: str | KafkaConnection,
         group_id: str,
         topics: tuple[str, ...],
         handler: Handler,
         max_backoff_seconds: float = 30.0,
         max_batch: int = 200,
     ) -> None:
-        self._bootstrap = bootstrap
+        self._kafka = as_connection(bootstrap)
         self._group_id = group_id
         self._topics = topics
         self._handler = handler
@@ -211,7 +212,7 @@ class EventConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         consumer = AIOKafkaConsumer(
             *self._topics,
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.client_options(),
             group_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

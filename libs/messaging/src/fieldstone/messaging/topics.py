@@ -7,6 +7,8 @@ import contextlib
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from fieldstone.messaging.connection import KafkaConnection, as_connection
+
 
 class Topics:
     AUTH = "fieldstone.auth.v1"
@@ -21,14 +23,19 @@ class Topics:
     ALL = (AUTH, FILES, EXTRACTION_JOBS, EXTRACTIONS, WEBHOOKS, USAGE, STORAGE)
 
 
-async def ensure_topics(bootstrap: str, names: tuple[str, ...] = Topics.ALL, partitions: int = 3) -> None:
-    """Create missing topics; existing ones are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def ensure_topics(
+    kafka: str | KafkaConnection, names: tuple[str, ...] = Topics.ALL, partitions: int = 3
+) -> None:
+    """Create missing topics (with the connection's replication factor); existing ones are left as they are."""
+    connection = as_connection(kafka)
+    admin = AIOKafkaAdminClient(**connection.client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing
+            NewTopic(n, num_partitions=partitions, replication_factor=connection.topic_replicas)
+            for n in names
+            if n not in existing
         ]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently

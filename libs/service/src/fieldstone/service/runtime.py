@@ -53,10 +53,8 @@ class Runtime:
         self.pool = await create_pool(s.database_url)
         if s.migrate_on_start:
             await migrate(self.pool, MESSAGING_MIGRATIONS, self.migrations)
-        await ensure_topics(s.kafka_bootstrap)
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap, enable_idempotence=True, acks="all"
-        )
+        await ensure_topics(s.kafka())
+        self.producer = AIOKafkaProducer(**s.kafka().client_options(), enable_idempotence=True, acks="all")
         await self.producer.start()
 
     def consume(
@@ -65,7 +63,7 @@ class Runtime:
         group = f"{self.settings.group_prefix}.{self.name}.{purpose}"
         self._consumers.append(
             EventConsumer(
-                bootstrap=self.settings.kafka_bootstrap,
+                bootstrap=self.settings.kafka(),
                 group_id=group,
                 topics=topics,
                 handler=handler,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from fieldstone.common.settings import ServiceSettings
+from fieldstone.messaging import KafkaSettings
 
 
-class BaseServiceSettings(ServiceSettings):
+class BaseServiceSettings(ServiceSettings, KafkaSettings):
     database_url: str = Field(description="postgresql:// URL of the service's own database")
-    kafka_bootstrap: str = Field(description="Kafka bootstrap servers, host:port[,host:port]")
     grpc_port: int = Field(description="port of the gRPC server")
     grpc_host: str = "127.0.0.1"
     # Consumer groups are named "<group_prefix>.<service>.<purpose>" so two stacks can share a broker.

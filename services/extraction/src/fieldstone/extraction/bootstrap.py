@@ -50,7 +50,7 @@ async def build(runtime: Runtime) -> None:
 
     # Workers: `worker_concurrency` slots, each a consumer of the one "jobs" group with an
     # engine process of its own. More processes add slots; the topic has enough partitions.
-    await ensure_partitions(s.kafka_bootstrap, Topics.EXTRACTION_JOBS, s.job_partitions)
+    await ensure_partitions(s.kafka(), Topics.EXTRACTION_JOBS, s.job_partitions)
     blobs = BlobStore(s.s3_endpoint, s.s3_access_key, s.s3_secret_key, secure=s.s3_secure)
     documents = StoredDocuments(blobs, attempts=s.storage_read_attempts)
     policy = JobPolicy(

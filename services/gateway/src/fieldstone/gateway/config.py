@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fieldstone.messaging import KafkaSettings
 
-class GatewaySettings(BaseSettings):
+
+class GatewaySettings(BaseSettings, KafkaSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", frozen=True, extra="ignore")
 
     http_host: str = "127.0.0.1"
     http_port: int
     database_url: str
-    kafka_bootstrap: str
     auth_grpc_target: str
     files_grpc_target: str
     extraction_grpc_target: str

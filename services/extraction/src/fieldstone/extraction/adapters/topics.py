@@ -8,13 +8,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 from aiokafka.errors import InvalidPartitionsError
 
 from fieldstone.common.logging import get_logger
+from fieldstone.messaging import KafkaConnection, as_connection
 
 log = get_logger(__name__)
 
 
-async def ensure_partitions(bootstrap: str, topic: str, count: int) -> int:
+async def ensure_partitions(kafka: str | KafkaConnection, topic: str, count: int) -> int:
     """Give `topic` at least `count` partitions (never fewer); return how many it has."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**as_connection(kafka).client_options())
     await admin.start()
     try:
         (described,) = await admin.describe_topics([topic])

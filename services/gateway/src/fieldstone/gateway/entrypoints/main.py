@@ -55,7 +55,7 @@ async def serve(settings: GatewaySettings) -> None:
     # Every replica must see every revocation, so each process has a consumer group of its own.
     group = f"{settings.group_prefix}.gateway.auth.{socket.gethostname()}.{os.getpid()}"
     consumer = EventConsumer(
-        bootstrap=settings.kafka_bootstrap,
+        bootstrap=settings.kafka(),
         group_id=group,
         topics=(Topics.AUTH, Topics.USAGE),
         handler=on_auth_event,
