@@ -175,3 +175,49 @@ class Rendered:
 
     def deployments(self) -> dict[str, dict[str, Any]]:
         return {self.component(d): d for d in self.of_kind("Deployment")}
+
+    def environment(self, container: dict[str, Any]) -> dict[str, Any]:
+        """Variable name → literal value or a valueFrom dict, from env and envFrom ConfigMaps."""
+        env: dict[str, Any] = {}
+        for source in container.get("envFrom", []):
+            env.update(self.get("ConfigMap", source["configMapRef"]["name"])["data"])
+        for var in container.get("env", []):
+            env[var["name"]] = var.get("value", var.get("valueFrom"))
+        return env
+
+    def workloads(self) -> list[Workload]:
+        """Every Deployment and migrations Job, with its service and its one container."""
+        items = [
+            Workload(name, f"Deployment {d['metadata']['name']}", d["spec"]["template"]["spec"])
+            for name, d in self.deployments().items()
+        ]
+        for job in self.of_kind("Job"):
+            service = job["metadata"]["labels"]["fieldstone.dev/database"]
+            items.append(Workload(service, f"Job {job['metadata']['name']}", job["spec"]["template"]["spec"]))
+        return items
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A Deployment's or a migrations Job's pod: the service it runs, a label for messages, the pod spec."""
+
+    service: str
+    what: str
+    pod: dict[str, Any]
+
+    @property
+    def is_job(self) -> bool:
+        return self.what.startswith("Job ")
+
+    @property
+    def container(self) -> dict[str, Any]:
+        containers = self.pod["containers"]
+        assert len(containers) == 1, f"{self.what}: {len(containers)} containers"
+        return dict(containers[0])
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    """The one container of a Deployment."""
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return dict(containers[0])

@@ -237,10 +237,15 @@ def test_infrastructure_and_internet_egress(rendered: dict[str, Rendered], varia
     policies = Policies(r)
     pods = _release_pods(r)
     dev = bool(r.of_kind("StatefulSet"))
-    s3_ports = {9000} if dev else set(merged_values(variant)["networkPolicy"]["objectStorage"]["ports"])
+    values = merged_values(variant)
+    s3_ports = {9000} if dev else set(values["networkPolicy"]["objectStorage"]["ports"])
+    kafka_ports = {9092} if dev else set(values["networkPolicy"]["kafka"]["ports"])
+    if not dev:  # the listener the services are pointed at is one the policies open
+        bootstrap = {int(s.rsplit(":", 1)[1]) for s in values["kafka"]["bootstrapServers"].split(",")}
+        assert bootstrap <= kafka_ports, f"{variant}: kafka.bootstrapServers ports {sorted(bootstrap)}"
     for name in SERVICES:
         ports, ip_rules = _infrastructure_ports(policies, pods, pods[name])
-        expected = {5432, 9092} | (s3_ports if name in OBJECT_STORAGE_USERS else set())
+        expected = {5432} | kafka_ports | (s3_ports if name in OBJECT_STORAGE_USERS else set())
         assert ports == expected, f"{variant}: {name} egress ports {sorted(ports)}"
         if name not in INTERNET_EGRESS:
             assert not ip_rules, f"{variant}: {name} may reach the internet"

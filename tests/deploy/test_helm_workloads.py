@@ -9,15 +9,18 @@ from typing import Any
 
 import pytest
 
-from .support import NAMESPACE, REPO, SERVICES, SETTINGS, Rendered, merged_values, variant_values
+from .support import (
+    NAMESPACE,
+    REPO,
+    SERVICES,
+    SETTINGS,
+    Rendered,
+    container,
+    merged_values,
+    variant_values,
+)
 
 VARIANTS = list(variant_values())
-
-
-def _container(deployment: dict[str, Any]) -> dict[str, Any]:
-    containers = deployment["spec"]["template"]["spec"]["containers"]
-    assert len(containers) == 1
-    return dict(containers[0])
 
 
 def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -34,22 +37,22 @@ def test_deployments_have_startup_readiness_and_liveness_probes(
     rendered: dict[str, Rendered], variant: str
 ) -> None:
     for name, deployment in rendered[variant].deployments().items():
-        container = _container(deployment)
+        c = container(deployment)
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            assert probe in container, f"{variant}/{name}: no {probe}"
+            assert probe in c, f"{variant}/{name}: no {probe}"
             if name == "gateway":
-                assert container[probe]["httpGet"]["port"] == "http", f"{variant}/{name}: {probe}"
+                assert c[probe]["httpGet"]["port"] == "http", f"{variant}/{name}: {probe}"
             else:  # native gRPC health checks (grpc.health.v1) on the serving port
-                assert container[probe]["grpc"]["port"] == 50051, f"{variant}/{name}: {probe}"
+                assert c[probe]["grpc"]["port"] == 50051, f"{variant}/{name}: {probe}"
         if name == "gateway":
-            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_deployments_have_requests_and_limits(rendered: dict[str, Rendered], variant: str) -> None:
     for name, deployment in rendered[variant].deployments().items():
-        resources = _container(deployment)["resources"]
+        resources = container(deployment)["resources"]
         for kind in ("requests", "limits"):
             for resource in ("cpu", "memory"):
                 assert resources.get(kind, {}).get(resource), f"{variant}/{name}: no {kind}.{resource}"
@@ -64,16 +67,17 @@ def test_deployments_run_non_root_and_hardened(rendered: dict[str, Rendered], va
         assert pod_sc["runAsUser"] != 0 and pod_sc["runAsGroup"] != 0, f"{variant}/{name}"
         assert pod_sc["seccompProfile"]["type"] == "RuntimeDefault", f"{variant}/{name}"
         assert pod["automountServiceAccountToken"] is False, f"{variant}/{name}"
-        sc = _container(deployment)["securityContext"]
+        sc = container(deployment)["securityContext"]
         assert sc["allowPrivilegeEscalation"] is False, f"{variant}/{name}"
         assert sc["readOnlyRootFilesystem"] is True, f"{variant}/{name}"
         assert sc.get("privileged", False) is False, f"{variant}/{name}"
         assert sc["capabilities"]["drop"] == ["ALL"] and not sc["capabilities"].get("add"), (
             f"{variant}/{name}"
         )
-        # the only writable path
-        mounts = {m["mountPath"] for m in _container(deployment)["volumeMounts"]}
-        assert mounts == {"/tmp"}, f"{variant}/{name}: {mounts}"
+        # the only writable path; anything else mounted (the Kafka CA) is read-only
+        mounts = container(deployment)["volumeMounts"]
+        writable = {m["mountPath"] for m in mounts if not m.get("readOnly")}
+        assert writable == {"/tmp"}, f"{variant}/{name}: {writable}"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -97,8 +101,39 @@ def test_every_deployment_has_a_service_on_its_port(rendered: dict[str, Rendered
     for deployment in r.deployments().values():
         service = r.get("Service", deployment["metadata"]["name"])
         assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
-        port_names = {p["name"] for p in _container(deployment)["ports"]}
+        port_names = {p["name"] for p in container(deployment)["ports"]}
         assert {p["targetPort"] for p in service["spec"]["ports"]} == port_names
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_grpc_callers_balance_over_every_replica_of_the_callee(
+    rendered: dict[str, Rendered], variant: str
+) -> None:
+    """Every *_GRPC_TARGET is dns:/// of the callee's headless Service on its gRPC port: the name resolves
+    to each ready pod, and the client (round robin, libs/grpc) spreads its calls over all of them."""
+    r = rendered[variant]
+    deployments = r.deployments()
+    targets = 0
+    for w in r.workloads():
+        for name, value in r.environment(w.container).items():
+            if not name.endswith("_GRPC_TARGET"):
+                continue
+            targets += 1
+            match = re.fullmatch(rf"dns:///([a-z0-9-]+)\.{NAMESPACE}\.svc:(\d+)", str(value))
+            assert match, f"{variant}: {w.what} {name}={value!r} is not a dns:/// target in the namespace"
+            headless = r.get("Service", match[1])
+            assert headless["spec"]["clusterIP"] == "None", f"{variant}: {match[1]} is not headless"
+            callee = name.removesuffix("_GRPC_TARGET").split("_", 1)[1].lower()
+            pods = deployments[next(d for d in deployments if r.component(deployments[d]) == callee)]
+            assert headless["spec"]["selector"] == pods["spec"]["selector"]["matchLabels"]
+            (port,) = headless["spec"]["ports"]
+            grpc_port = next(p for p in container(pods)["ports"] if p["name"] == "grpc")
+            assert (
+                (port["targetPort"], port["port"])
+                == ("grpc", grpc_port["containerPort"])
+                == ("grpc", int(match[2]))
+            )
+    assert targets >= 7, f"{variant}: expected the gateway's and the extraction service's gRPC targets"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -133,16 +168,6 @@ def test_topology_spread_when_enabled(rendered: dict[str, Rendered], variant: st
         assert keys == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}, f"{variant}/{name}"
 
 
-def _environment(r: Rendered, container: dict[str, Any]) -> dict[str, Any]:
-    """Variable name → literal value or a secretKeyRef dict, from env and envFrom ConfigMaps."""
-    env: dict[str, Any] = {}
-    for source in container.get("envFrom", []):
-        env.update(r.get("ConfigMap", source["configMapRef"]["name"])["data"])
-    for var in container.get("env", []):
-        env[var["name"]] = var.get("value", var.get("valueFrom"))
-    return env
-
-
 def _settings(service: str) -> tuple[str, set[str], set[str]]:
     module, cls_name = SETTINGS[service]
     cls = getattr(importlib.import_module(module), cls_name)
@@ -152,31 +177,18 @@ def _settings(service: str) -> tuple[str, set[str], set[str]]:
     return prefix, set(fields), required
 
 
-def _workloads(r: Rendered) -> list[tuple[str, str, dict[str, Any]]]:
-    """(service, what, container) for every Deployment and migrations Job."""
-    items = [
-        (name, f"Deployment {d['metadata']['name']}", _container(d)) for name, d in r.deployments().items()
-    ]
-    for job in r.of_kind("Job"):
-        service = job["metadata"]["labels"]["fieldstone.dev/database"]
-        items.append(
-            (service, f"Job {job['metadata']['name']}", job["spec"]["template"]["spec"]["containers"][0])
-        )
-    return items
-
-
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_environment_matches_the_services_settings(rendered: dict[str, Rendered], variant: str) -> None:
     """Every required setting is given, and every <PREFIX>_* variable the chart sets exists in the code."""
     r = rendered[variant]
-    for service, what, container in _workloads(r):
-        prefix, known, required = _settings(service)
-        env = _environment(r, container)
+    for w in r.workloads():
+        prefix, known, required = _settings(w.service)
+        env = r.environment(w.container)
         missing = required - set(env)
-        assert not missing, f"{variant}: {what} lacks required settings {sorted(missing)}"
+        assert not missing, f"{variant}: {w.what} lacks required settings {sorted(missing)}"
         unknown = {k for k in env if k.startswith(prefix) and k not in known}
-        assert not unknown, f"{variant}: {what} sets variables its settings do not read: {sorted(unknown)}"
-        if service == "gateway":
+        assert not unknown, f"{variant}: {w.what} sets variables its settings do not read: {sorted(unknown)}"
+        if w.service == "gateway":
             assert env["GATEWAY_HTTP_HOST"] == "0.0.0.0"
         else:
             assert env[f"{prefix}GRPC_HOST"] == "0.0.0.0"
@@ -189,11 +201,11 @@ def test_no_secret_in_plain_configuration(rendered: dict[str, Rendered], variant
     for config in r.of_kind("ConfigMap"):
         leaked = [k for k in config.get("data", {}) if secret_like.search(k)]
         assert not leaked, f"{variant}: ConfigMap {config['metadata']['name']} holds {leaked}"
-    for _service, what, container in _workloads(r):
-        for var in container.get("env", []):
+    for w in r.workloads():
+        for var in w.container.get("env", []):
             if secret_like.search(var["name"]):
                 assert "secretKeyRef" in var.get("valueFrom", {}), (
-                    f"{variant}: {what} {var['name']} is not from a Secret"
+                    f"{variant}: {w.what} {var['name']} is not from a Secret"
                 )
 
 
@@ -206,15 +218,13 @@ def test_secret_references_resolve(rendered: dict[str, Rendered], variant: str) 
     hook_secrets = {
         n for n, s in chart_secrets.items() if "helm.sh/hook" in s["metadata"].get("annotations", {})
     }
-    for _service, what, container in _workloads(r):
-        for var in container.get("env", []):
+    for w in r.workloads():
+        for var in w.container.get("env", []):
             ref = var.get("valueFrom", {}).get("secretKeyRef")
             if not ref or ref["name"] not in chart_secrets:
                 continue  # an operator's existing Secret
-            assert ref["key"] in chart_secrets[ref["name"]]["data"], f"{variant}: {what} {var['name']}"
-            assert (ref["name"] in hook_secrets) == what.startswith("Job"), (
-                f"{variant}: {what} reads {ref['name']}"
-            )
+            assert ref["key"] in chart_secrets[ref["name"]]["data"], f"{variant}: {w.what} {var['name']}"
+            assert (ref["name"] in hook_secrets) == w.is_job, f"{variant}: {w.what} reads {ref['name']}"
 
 
 def test_production_takes_every_secret_from_existing_secrets(rendered: dict[str, Rendered]) -> None:
@@ -230,7 +240,7 @@ def test_migrations_run_as_hook_jobs_when_enabled(rendered: dict[str, Rendered],
     enabled = bool(jobs)
     assert enabled == merged_values(variant)["migrations"]["job"]["enabled"], variant
     for name, deployment in r.deployments().items():
-        env = _environment(r, _container(deployment))
+        env = r.environment(container(deployment))
         assert env[f"{name.upper()}_MIGRATE_ON_START"] == ("false" if enabled else "true"), (
             f"{variant}/{name}"
         )

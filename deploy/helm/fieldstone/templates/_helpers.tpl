@@ -22,6 +22,12 @@
 {{- printf "%s-%s" (include "fieldstone.fullname" .root) .name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The headless Service of a component's gRPC port: its DNS name lists every ready pod, so
+     callers balance their calls over all replicas (round robin in libs/grpc). */}}
+{{- define "fieldstone.grpcServiceName" -}}
+{{- printf "%s-grpc" (include "fieldstone.componentName" . | trunc 58 | trimSuffix "-") -}}
+{{- end -}}
+
 {{/* Labels ---------------------------------------------------------------------------------------- */}}
 
 {{- define "fieldstone.labels" -}}
@@ -123,6 +129,40 @@ The settings of one component (`default` merged with `components.<name>`), store
 {{- end -}}
 {{- end -}}
 
+{{/* Where the Kafka CA Secret (kafka.tls.caSecret) is mounted, and the file in it. */}}
+{{- define "fieldstone.kafkaCaDir" -}}/etc/fieldstone/kafka-ca{{- end -}}
+{{- define "fieldstone.kafkaCaFile" -}}{{ include "fieldstone.kafkaCaDir" . }}/ca.crt{{- end -}}
+
+{{- define "fieldstone.kafkaSasl" -}}
+{{- if hasPrefix "SASL_" .Values.kafka.securityProtocol -}}true{{- end -}}
+{{- end -}}
+
+{{- define "fieldstone.kafkaTls" -}}
+{{- if has .Values.kafka.securityProtocol (list "SSL" "SASL_SSL") -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+Refuses kafka.* security settings that cannot work: SASL without credentials, SASL or TLS settings the
+chosen protocol would ignore, anything but PLAINTEXT against the in-chart development Kafka. Renders nothing.
+*/}}
+{{- define "fieldstone.kafkaValidate" -}}
+{{- $k := .Values.kafka -}}
+{{- $protocol := $k.securityProtocol -}}
+{{- if and .Values.devInfrastructure.enabled (ne $protocol "PLAINTEXT") -}}
+{{- fail (printf "kafka.securityProtocol=%s needs an external Kafka: the in-chart development Kafka (devInfrastructure.enabled=true) speaks PLAINTEXT only" $protocol) -}}
+{{- end -}}
+{{- if include "fieldstone.kafkaSasl" . -}}
+{{- if not (and $k.sasl.username $k.sasl.existingSecret) -}}
+{{- fail (printf "kafka.securityProtocol=%s needs kafka.sasl.username and kafka.sasl.existingSecret (a Secret holding the password under kafka.sasl.existingSecretKey)" $protocol) -}}
+{{- end -}}
+{{- else if or $k.sasl.username $k.sasl.existingSecret -}}
+{{- fail (printf "kafka.sasl is set but kafka.securityProtocol=%s does not use SASL: choose SASL_SSL or SASL_PLAINTEXT" $protocol) -}}
+{{- end -}}
+{{- if and $k.tls.caSecret (not (include "fieldstone.kafkaTls" .)) -}}
+{{- fail (printf "kafka.tls.caSecret is set but kafka.securityProtocol=%s does not use TLS: choose SSL or SASL_SSL" $protocol) -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "fieldstone.s3Endpoint" -}}
 {{- if .Values.devInfrastructure.enabled -}}
 {{- printf "%s-minio.%s.svc:9000" (include "fieldstone.fullname" .) .Release.Namespace -}}
@@ -221,7 +261,9 @@ valueFrom:
 
 {{/*
 The non-secret environment of a component, as a YAML map of strings sorted by name (a ConfigMap's data,
-or inline in the migrations Job); `env` overrides what the chart derives. (dict "root" $ "c" $c)
+or inline in the migrations Job); `env` overrides what the chart derives. (dict "root" $ "c" $c), plus
+"migrationsJob" true for the migrations Job, which never connects to Kafka (its NetworkPolicy allows
+Postgres only): it gets the bootstrap servers (a required setting) but no Kafka security settings.
 */}}
 {{- define "fieldstone.configEnv" -}}
 {{- $root := .root -}}
@@ -229,6 +271,19 @@ or inline in the migrations Job); `env` overrides what the chart derives. (dict 
 {{- $p := include "fieldstone.envPrefix" $c.name -}}
 {{- $env := dict -}}
 {{- $_ := set $env (printf "%s_KAFKA_BOOTSTRAP" $p) (include "fieldstone.kafkaBootstrap" $root) -}}
+{{- include "fieldstone.kafkaValidate" $root -}}
+{{- if not .migrationsJob -}}
+{{- $k := $root.Values.kafka -}}
+{{- $_ := set $env (printf "%s_KAFKA_SECURITY_PROTOCOL" $p) $k.securityProtocol -}}
+{{- $_ := set $env (printf "%s_KAFKA_TOPIC_REPLICAS" $p) (toString $k.topicReplicas) -}}
+{{- if include "fieldstone.kafkaSasl" $root -}}
+{{- $_ := set $env (printf "%s_KAFKA_SASL_MECHANISM" $p) $k.sasl.mechanism -}}
+{{- $_ := set $env (printf "%s_KAFKA_SASL_USERNAME" $p) $k.sasl.username -}}
+{{- end -}}
+{{- if $k.tls.caSecret -}}
+{{- $_ := set $env (printf "%s_KAFKA_SSL_CAFILE" $p) (include "fieldstone.kafkaCaFile" $root) -}}
+{{- end -}}
+{{- end -}}
 {{- $_ := set $env (printf "%s_GROUP_PREFIX" $p) $root.Values.kafka.groupPrefix -}}
 {{- $_ := set $env (printf "%s_LOG_LEVEL" $p) $c.logLevel -}}
 {{- $_ := set $env (printf "%s_MIGRATE_ON_START" $p) (ternary "false" "true" $root.Values.migrations.job.enabled) -}}
@@ -247,7 +302,7 @@ or inline in the migrations Job); `env` overrides what the chart derives. (dict 
 {{- range $callee := $c.calls -}}
 {{- $o := dict -}}
 {{- $_ := include "fieldstone.component" (dict "root" $root "name" $callee "out" $o) -}}
-{{- $target := printf "%s.%s.svc:%v" (include "fieldstone.componentName" (dict "root" $root "name" $callee)) $root.Release.Namespace $o.c.ports.grpc -}}
+{{- $target := printf "dns:///%s.%s.svc:%v" (include "fieldstone.grpcServiceName" (dict "root" $root "name" $callee)) $root.Release.Namespace $o.c.ports.grpc -}}
 {{- $_ := set $env (printf "%s_%s_GRPC_TARGET" $p (upper $callee)) $target -}}
 {{- end -}}
 {{- if $c.objectStorage -}}
@@ -278,7 +333,8 @@ or inline in the migrations Job); `env` overrides what the chart derives. (dict 
 
 {{/*
 The secret environment of a component: EnvVar entries with secretKeyRef, either to the operator's
-existing Secrets or to .secretName (the chart's Secret, or the hook copy). (dict "root" $ "c" $c "secretName" ...)
+existing Secrets or to .secretName (the chart's Secret, or the hook copy). (dict "root" $ "c" $c "secretName" ...),
+plus "migrationsJob" true for the migrations Job (no Kafka password: see fieldstone.configEnv).
 */}}
 {{- define "fieldstone.secretEnv" -}}
 {{- $root := .root -}}
@@ -297,6 +353,11 @@ existing Secrets or to .secretName (the chart's Secret, or the hook copy). (dict
   {{- include "fieldstone.secretKeyRef" (dict "name" ($s3.existingSecret | default .secretName) "key" (ternary $s3.existingSecretAccessKeyKey "s3-access-key" (ne $s3.existingSecret ""))) | nindent 2 }}
 - name: {{ $p }}_S3_SECRET_KEY
   {{- include "fieldstone.secretKeyRef" (dict "name" ($s3.existingSecret | default .secretName) "key" (ternary $s3.existingSecretSecretKeyKey "s3-secret-key" (ne $s3.existingSecret ""))) | nindent 2 }}
+{{- end }}
+{{- if and (not .migrationsJob) (include "fieldstone.kafkaSasl" $root) }}
+{{- $sasl := $root.Values.kafka.sasl }}
+- name: {{ $p }}_KAFKA_SASL_PASSWORD
+  {{- include "fieldstone.secretKeyRef" (dict "name" $sasl.existingSecret "key" $sasl.existingSecretKey) | nindent 2 }}
 {{- end }}
 {{- if eq $c.name "webhooks" }}
 {{- $w := $root.Values.webhookSecretsEncryption }}
