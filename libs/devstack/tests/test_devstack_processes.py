@@ -34,3 +34,20 @@ def test_an_extra_extraction_process_shares_the_database_and_the_consumer_groups
     assert stack.running_processes() == stack.p.processes()
     (tmp_path / "run" / "extraction-5.pid").write_text("0")  # one started by hand (e.g. a test)
     assert stack.running_processes()[-1] == "extraction-5"
+
+
+def test_a_process_that_exited_during_start_up_is_reported_at_once(tmp_path: Path) -> None:
+    """A child that died is a zombie until reaped: it must not count as running (no 3-minute wait)."""
+    import subprocess
+    import sys
+    import time
+
+    stack = Stack(Profile(name="t", state_dir=tmp_path, grpc_base=30100))
+    child = subprocess.Popen([sys.executable, "-c", "print('migration changed after it was applied'); raise SystemExit(1)"],
+                             stdout=stack.log_file("files").open("w"), stderr=subprocess.STDOUT)  # fmt: skip
+    stack.pid_file("files").write_text(str(child.pid))
+    time.sleep(1.0)  # exited, not reaped
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"files exited during start-up:\nmigration changed"):
+        stack.wait_healthy(("files",), timeout=60)
+    assert time.monotonic() - started < 5

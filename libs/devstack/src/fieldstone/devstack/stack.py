@@ -202,6 +202,7 @@ class Stack:
             pid = int(self.pid_file(service).read_text())
         except (OSError, ValueError):
             return None
+        _reap(pid)  # a process this one started and that exited is a zombie until reaped
         try:
             os.kill(pid, 0)
         except OSError:
