@@ -95,5 +95,5 @@ bench-extract: sync ## Extraction benchmark: field accuracy, time per page (text
 bench-webhooks: infra sync ## Webhook dispatch: deliveries/s with 1 and 2 dispatchers, completion-to-attempt latency
 	@eval "$$($(INFRA) env)" && $(BIN)/python services/webhooks/bench/run_bench.py
 
-clean: ## Remove local state (.stack) and caches inside the checkout
+clean: down ## Stop everything, then remove local state (.stack: databases, topics, objects) and caches
 	@rm -rf .stack .mypy_cache .ruff_cache .pytest_cache

@@ -41,7 +41,11 @@ async def migrate(pool: asyncpg.Pool, *directories: Path) -> list[str]:
                     checksum = hashlib.sha256(sql.encode()).hexdigest()
                     if name in done:
                         if done[name] != checksum:
-                            raise RuntimeError(f"migration {name} changed after it was applied")
+                            raise RuntimeError(
+                                f"migration {name} changed after it was applied to this database: "
+                                "applied migrations are never edited (add a new one); a disposable "
+                                "local database can be dropped instead (make clean resets the local stack)"
+                            )
                         continue
                     async with conn.transaction():
                         await conn.execute(sql)
