@@ -75,7 +75,19 @@ async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return complete(request.app.openapi_schema.to_schema())
 
 
-def create_app(clients: Clients, authenticator: Authenticator, **kwargs: Any) -> Litestar:
+# Largest file accepted in a multipart upload (GATEWAY_MAX_UPLOAD_BYTES); bigger files use the direct
+# upload. Request bodies may exceed it by the multipart framing, and no body may be larger.
+DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+_MULTIPART_OVERHEAD = 64 * 1024
+
+
+def create_app(
+    clients: Clients,
+    authenticator: Authenticator,
+    *,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    **kwargs: Any,
+) -> Litestar:
     return Litestar(
         route_handlers=[
             ServiceAccountsController,
@@ -105,15 +117,18 @@ def create_app(clients: Clients, authenticator: Authenticator, **kwargs: Any) ->
             path="/docs",
             render_plugins=[SwaggerRenderPlugin()],
         ),
-        state=State({"clients": clients, "authenticator": authenticator}),
+        state=State(
+            {"clients": clients, "authenticator": authenticator, "max_upload_bytes": max_upload_bytes}
+        ),
+        request_max_body_size=max(max_upload_bytes + _MULTIPART_OVERHEAD, 1024 * 1024),
         **kwargs,
     )
 
 
-def create_asgi(clients: Clients, ctx: Context) -> Any:
+def create_asgi(clients: Clients, ctx: Context, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> Any:
     """The served application: the API conventions wrap every request, routed or not, inside the
     request's span, metrics and log context."""
-    app: Any = create_app(clients, ctx.authenticator)
+    app: Any = create_app(clients, ctx.authenticator, max_upload_bytes=max_upload_bytes)
     return tracing_middleware(
         request_id_middleware(
             telemetry_middleware(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fieldstone.messaging import KafkaSettings
@@ -28,3 +29,6 @@ class GatewaySettings(BaseSettings, KafkaSettings):
     # usage cannot be reached. Requests without a valid key are limited per client address.
     plan_requests_per_minute: dict[str, int] = {"free": 60, "starter": 300, "core": 1200, "pro": 6000}
     anonymous_requests_per_minute: int = 60
+    # Largest file in a one-step multipart upload (held in memory while it is forwarded); bigger
+    # files use the direct upload to the object store. Also caps every request body.
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=256 * 1024 * 1024)

@@ -1,14 +1,14 @@
 """/v1/files: direct-upload targets, one-step small uploads, file status, deletion.
 
 `POST /v1/files` takes either a JSON declaration (→ a presigned PUT target; the client sends the bytes
-to the object store) or a multipart form with the file itself (≤ GATEWAY_MAX_UPLOAD_BYTES). The
+to the object store) or a multipart form with the file itself (≤ GATEWAY_MAX_UPLOAD_BYTES, in the
+app's state as `max_upload_bytes`; the app's body limit is set from it in app.py). The
 multipart bytes go to the files service over gRPC (`UploadFile`, streamed in chunks), which stores
 and verifies them before answering, so the response already carries `uploaded` or `rejected`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -31,9 +31,6 @@ from fieldstone.grpc.convert import from_timestamp
 from fieldstone.proto.files.v1 import files_pb2
 
 Limit = Annotated[int, Parameter(ge=1, le=100, description="page size (1-100)")]
-# Largest file accepted in a multipart upload; bigger files use the direct upload (JSON) flow.
-MAX_UPLOAD_BYTES = int(os.environ.get("GATEWAY_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
-_MULTIPART_OVERHEAD = 64 * 1024
 _CHUNK = 1024 * 1024
 
 
@@ -70,7 +67,10 @@ class _CreateFileOperation(Operation):
         )
         self.request_body = RequestBody(
             required=True,
-            description=f"JSON declares a direct upload; multipart uploads a file of up to {MAX_UPLOAD_BYTES} bytes",
+            description=(
+                "JSON declares a direct upload; multipart uploads a file of up to the gateway's "
+                "GATEWAY_MAX_UPLOAD_BYTES (10 MiB unless configured otherwise)"
+            ),
             content={
                 "application/json": OpenAPIMediaType(schema=declaration),
                 "multipart/form-data": OpenAPIMediaType(schema=form),
@@ -98,11 +98,10 @@ async def _form_upload(request: Request[Any, Any, Any]) -> tuple[str, str, bytes
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise ValidationFailed("a multipart upload needs the file in a part named `file`")
-    data = await upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise PayloadTooLarge(
-            f"multipart uploads are limited to {MAX_UPLOAD_BYTES} bytes; use a direct upload"
-        )
+    limit: int = request.app.state.max_upload_bytes
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"multipart uploads are limited to {limit} bytes; use a direct upload")
     filename, content_type = form.get("filename"), form.get("contentType")
     return (
         filename if isinstance(filename, str) and filename else upload.filename or "",
@@ -120,7 +119,6 @@ class FilesController(Controller):
         status_code=201,
         summary="Create a direct upload target, or upload a small file in one step (multipart)",
         operation_class=_CreateFileOperation,
-        request_max_body_size=MAX_UPLOAD_BYTES + _MULTIPART_OVERHEAD,
     )
     async def create_file(
         self, request: Request[Any, Any, Any], principal: Principal, clients: Clients

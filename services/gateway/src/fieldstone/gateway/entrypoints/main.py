@@ -79,7 +79,7 @@ async def serve(settings: GatewaySettings) -> None:
 
     purge_task = asyncio.create_task(purge(stop))
     config = uvicorn.Config(
-        create_asgi(clients, ctx),
+        create_asgi(clients, ctx, max_upload_bytes=settings.max_upload_bytes),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
