@@ -21,6 +21,8 @@ KAFKA_PORT=${FIELDSTONE_KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${FIELDSTONE_KAFKA_CONTROLLER_PORT:-19093}
 # A second listener that wants SASL (PLAIN and SCRAM-SHA-512), for the services' Kafka security settings.
 KAFKA_SASL_PORT=${FIELDSTONE_KAFKA_SASL_PORT:-19094}
+# The same over TLS (SASL_SSL), with a certificate for 127.0.0.1 from a local CA ($CACHE/kafka-tls/ca.pem).
+KAFKA_TLS_PORT=${FIELDSTONE_KAFKA_TLS_PORT:-19095}
 KAFKA_SASL_USER=fieldstone
 KAFKA_SASL_PASSWORD=fieldstone-dev-secret
 MINIO_PORT=${FIELDSTONE_MINIO_PORT:-19000}
@@ -475,6 +477,28 @@ stop_postgres() {
 KAFKA_DIR=$STATE/kafka
 KAFKA_PIDFILE=$RUN/kafka.pid
 KAFKA_LOG=$LOGS/kafka.log
+# Machine-wide (like the installs), so a checkout that reuses a running broker finds its CA too.
+KAFKA_TLS_DIR=$CACHE/kafka-tls
+
+# A local CA and a broker certificate for $HOST (made once; kept with the broker's state).
+ensure_kafka_tls() {
+    [[ -s $KAFKA_TLS_DIR/ca.pem && -s $KAFKA_TLS_DIR/broker.pem ]] && return 0
+    command -v openssl >/dev/null || die "openssl is needed for the local Kafka TLS listener (apt-get install openssl)"
+    mkdir -p "$KAFKA_TLS_DIR"
+    local d=$KAFKA_TLS_DIR
+    {
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Fieldstone local Kafka CA" \
+            -keyout "$d/ca.key" -out "$d/ca.pem" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=$HOST" -keyout "$d/broker.key" -out "$d/broker.csr"
+        printf 'subjectAltName=IP:%s,DNS:localhost\nextendedKeyUsage=serverAuth\n' "$HOST" >"$d/broker.ext"
+        openssl x509 -req -in "$d/broker.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+            -days 3650 -extfile "$d/broker.ext" -out "$d/broker.crt"
+    } >>"$KAFKA_LOG" 2>&1 || die "making the local Kafka TLS certificate failed" "$KAFKA_LOG"
+    # Kafka's PEM key store: the private key (PKCS#8), then the certificate chain.
+    cat "$d/broker.key" "$d/broker.crt" "$d/ca.pem" >"$d/broker.pem.tmp" && mv "$d/broker.pem.tmp" "$d/broker.pem"
+    chmod 600 "$d/ca.key" "$d/broker.key" "$d/broker.pem"
+}
 
 write_kafka_config() {
     local version=$1
@@ -484,14 +508,18 @@ write_kafka_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT,SASL_SSL://$HOST:$KAFKA_TLS_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT,SASL_SSL://$HOST:$KAFKA_TLS_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-512
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$KAFKA_TLS_DIR/broker.pem
 log.dirs=$KAFKA_DIR/data
 num.partitions=3
 auto.create.topics.enable=true
@@ -585,11 +613,11 @@ start_kafka() {
     mkdir -p "$RUN" "$LOGS"
     local pid
     if pid=$(read_pid "$KAFKA_PIDFILE" kafka.Kafka) && kafka_probe "$KAFKA_PORT"; then
-        if kafka_probe "$KAFKA_SASL_PORT"; then
+        if kafka_probe "$KAFKA_SASL_PORT" && port_open "$KAFKA_TLS_PORT"; then
             log "kafka: already running on $HOST:$KAFKA_PORT (pid $pid)"
             return 0
         fi
-        log "kafka: the running broker has no SASL listener on $KAFKA_SASL_PORT (older config); restarting it"
+        log "kafka: the running broker lacks the SASL listeners on $KAFKA_SASL_PORT/$KAFKA_TLS_PORT (older config); restarting it"
         stop_kafka
         pid=""
     fi
@@ -606,6 +634,7 @@ start_kafka() {
     local version home
     version=$(installed_kafka_version) || die "kafka is not installed: run '$0 install'"
     home=$(kafka_home_for "$version")
+    ensure_kafka_tls
     write_kafka_config "$version"
     kafka_java_opts "$version"
     touch "$KAFKA_LOG"
@@ -650,7 +679,7 @@ add_kafka_scram_user() {
         --add-config "SCRAM-SHA-512=[iterations=4096,password=$KAFKA_SASL_PASSWORD]" >>"$KAFKA_LOG" 2>&1; then
         die "kafka: adding the SCRAM user $KAFKA_SASL_USER failed" "$KAFKA_LOG"
     fi
-    log "kafka: SASL listener on $HOST:$KAFKA_SASL_PORT (PLAIN and SCRAM-SHA-512, user $KAFKA_SASL_USER)"
+    log "kafka: SASL on $HOST:$KAFKA_SASL_PORT, SASL over TLS on $HOST:$KAFKA_TLS_PORT (PLAIN and SCRAM-SHA-512, user $KAFKA_SASL_USER, CA $KAFKA_TLS_DIR/ca.pem)"
 }
 
 stop_pidfile_process() { # name pidfile pattern timeout logfile
@@ -785,6 +814,8 @@ cmd_env() {
 export FIELDSTONE_PG_DSN_BASE=postgresql://postgres@$HOST:$PG_PORT
 export FIELDSTONE_KAFKA_BOOTSTRAP=$HOST:$KAFKA_PORT
 export FIELDSTONE_KAFKA_SASL_BOOTSTRAP=$HOST:$KAFKA_SASL_PORT
+export FIELDSTONE_KAFKA_TLS_BOOTSTRAP=$HOST:$KAFKA_TLS_PORT
+export FIELDSTONE_KAFKA_CA_FILE=$KAFKA_TLS_DIR/ca.pem
 export FIELDSTONE_KAFKA_SASL_USERNAME=$KAFKA_SASL_USER
 export FIELDSTONE_KAFKA_SASL_PASSWORD=$KAFKA_SASL_PASSWORD
 export FIELDSTONE_S3_ENDPOINT=$HOST:$MINIO_PORT

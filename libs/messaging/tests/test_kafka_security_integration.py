@@ -1,10 +1,12 @@
-"""The services' Kafka clients through the broker's SASL listener (PLAIN and SCRAM-SHA-512)."""
+"""The services' Kafka clients through the local broker's SASL listeners (PLAIN and SCRAM-SHA-512), in
+clear and over TLS with the local CA (scripts/infra/infra.sh)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+from dataclasses import replace
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -17,6 +19,10 @@ pytestmark = pytest.mark.integration
 SASL_BOOTSTRAP = os.environ.get("FIELDSTONE_KAFKA_SASL_BOOTSTRAP", "127.0.0.1:19094")
 USERNAME = os.environ.get("FIELDSTONE_KAFKA_SASL_USERNAME", "fieldstone")
 PASSWORD = os.environ.get("FIELDSTONE_KAFKA_SASL_PASSWORD", "fieldstone-dev-secret")
+TLS_BOOTSTRAP = os.environ.get("FIELDSTONE_KAFKA_TLS_BOOTSTRAP", "127.0.0.1:19095")
+CA_FILE = os.environ.get(
+    "FIELDSTONE_KAFKA_CA_FILE", os.path.expanduser("~/.cache/fieldstone/kafka-tls/ca.pem")
+)
 
 
 def sasl(mechanism: str, password: str = PASSWORD) -> KafkaConnection:
@@ -29,10 +35,9 @@ def sasl(mechanism: str, password: str = PASSWORD) -> KafkaConnection:
     )
 
 
-@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
-async def test_topics_producer_and_consumer_authenticate(mechanism: str, unique_suffix: str) -> None:
-    connection = sasl(mechanism)
-    topic = f"test.sasl.{unique_suffix}"
+async def _round_trip(connection: KafkaConnection, suffix: str) -> list[bytes]:
+    """Create a topic, produce one record and consume it, all through `connection`."""
+    topic = f"test.secure.{suffix}"
     await ensure_topics(connection, (topic,), partitions=1)
     producer = AIOKafkaProducer(**connection.client_options(), enable_idempotence=True, acks="all")
     await producer.start()
@@ -50,7 +55,7 @@ async def test_topics_producer_and_consumer_authenticate(mechanism: str, unique_
 
     stop = asyncio.Event()
     consumer = EventConsumer(
-        bootstrap=connection, group_id=f"g.sasl.{unique_suffix}", topics=(topic,), handler=handler
+        bootstrap=connection, group_id=f"g.secure.{suffix}", topics=(topic,), handler=handler
     )
     task = asyncio.create_task(consumer.run(stop))
     try:
@@ -59,7 +64,24 @@ async def test_topics_producer_and_consumer_authenticate(mechanism: str, unique_
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 30)
-    assert received == [b"hello"]
+    return received
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
+async def test_topics_producer_and_consumer_authenticate(mechanism: str, unique_suffix: str) -> None:
+    assert await _round_trip(sasl(mechanism), unique_suffix) == [b"hello"]
+
+
+async def test_sasl_over_tls_verifies_the_broker_with_the_configured_ca(unique_suffix: str) -> None:
+    connection = replace(
+        sasl("SCRAM-SHA-512"), bootstrap=TLS_BOOTSTRAP, security_protocol="SASL_SSL", ssl_cafile=CA_FILE
+    )
+    assert await _round_trip(connection, unique_suffix) == [b"hello"]
+    # The system's trust store does not know the local CA: the broker is not trusted.
+    producer = AIOKafkaProducer(**replace(connection, ssl_cafile="").client_options())
+    with pytest.raises(KafkaError):
+        await producer.start()
+    await producer.stop()
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-512"])
