@@ -483,7 +483,7 @@ KAFKA_TLS_DIR=$CACHE/kafka-tls
 # A local CA and a broker certificate for $HOST (made once; kept with the broker's state).
 ensure_kafka_tls() {
     [[ -s $KAFKA_TLS_DIR/ca.pem && -s $KAFKA_TLS_DIR/broker.pem ]] && return 0
-    command -v openssl >/dev/null || die "openssl is needed for the local Kafka TLS listener (apt-get install openssl)"
+    have openssl || apt_install openssl
     mkdir -p "$KAFKA_TLS_DIR"
     local d=$KAFKA_TLS_DIR
     {

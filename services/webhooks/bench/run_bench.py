@@ -41,6 +41,7 @@ from aiokafka import AIOKafkaProducer
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from fieldstone.common.logging import configure_logging
 from fieldstone.messaging import CloudEvent, Topics
 from fieldstone.pg import create_pool
 from fieldstone.proto.events.v1 import events_pb2
@@ -422,6 +423,8 @@ def main() -> None:
     parser.add_argument("--logs", default="/tmp/fieldstone-webhooks-bench")
     args = parser.parse_args()
     Path(args.logs).mkdir(parents=True, exist_ok=True)
+    # The setup's own log lines (endpoints created...) go to stderr, warnings only: stdout is the table.
+    configure_logging("webhooks-bench", "WARNING", stream=sys.stderr)
     asyncio.run(run(args))
 
 
