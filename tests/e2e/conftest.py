@@ -6,6 +6,7 @@ databases, consumer groups and bucket, on the Postgres, Kafka and MinIO of `make
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -144,8 +145,9 @@ class Receiver:
         raise AssertionError(f"webhook receiver did not get the expected requests; got {self.requests}")
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextlib.contextmanager
+def webhook_receiver() -> Iterator[Receiver]:
+    """A receiver answering each request with the next of `Receiver.status` (200 once they run out)."""
     requests: list[dict[str, Any]] = []
     statuses: list[int] = []
 
@@ -165,8 +167,16 @@ def receiver() -> Iterator[Receiver]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Receiver(f"http://127.0.0.1:{server.server_address[1]}/hooks", requests, statuses)
-    server.shutdown()
+    try:
+        yield Receiver(f"http://127.0.0.1:{server.server_address[1]}/hooks", requests, statuses)
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with webhook_receiver() as hook:
+        yield hook
 
 
 def invoice_pdf(number: str = "INV-2024-003", date: str = "15.11.2024", total: str = "4.750,00 EUR") -> bytes:

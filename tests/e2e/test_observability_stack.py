@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import http.server
 import json
 import os
 import statistics
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from fieldstone.devstack import SERVICES, Profile, Stack
 from fieldstone.devstack.traces import SpanRecord, by_trace, load_dir, render_trace
-from tests.e2e.conftest import INVOICE_VARIABLES, Api, _drop_database, invoice_pdf
+from tests.e2e.conftest import INVOICE_VARIABLES, Api, Receiver, _drop_database, invoice_pdf, webhook_receiver
 from tests.e2e.test_zz_no_secrets_in_logs import SECRETS
 
 pytestmark = pytest.mark.e2e
@@ -90,36 +88,6 @@ def _profile(state: Path, *, http_port: int, grpc_base: int, traced: bool) -> Pr
     )
 
 
-@dataclass
-class Receiver:
-    url: str
-    requests: list[dict[str, Any]]
-    server: http.server.ThreadingHTTPServer
-
-    def wait_for(self, count: int, timeout: float = 60.0) -> None:
-        _until(f"{count} webhook deliveries", lambda: len(self.requests) >= count, timeout)
-
-
-def _receiver() -> Receiver:
-    requests: list[dict[str, Any]] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            requests.append({"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
-            self.send_response(200)
-            self.send_header("content-length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return Receiver(f"http://127.0.0.1:{server.server_address[1]}/hooks", requests, server)
-
-
 @contextlib.contextmanager
 def running(profile: Profile) -> Iterator[Stack]:
     stack = Stack(profile)
@@ -149,7 +117,7 @@ def _extract_once(api: Api, receiver: Receiver, delivered_before: int) -> tuple[
     answered = time.perf_counter() - started
     assert created.status_code == 202, created.text
     extraction_id = created.json()["id"]
-    receiver.wait_for(delivered_before + 1)
+    receiver.wait_for(lambda received: len(received) >= delivered_before + 1)
     return extraction_id, answered, time.perf_counter() - started
 
 
@@ -169,25 +137,21 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
         grpc_base=int(os.environ.get("FIELDSTONE_OBS_GRPC_BASE", "29100")),
         traced=True,
     )
-    receiver = _receiver()
-    try:
-        with running(profile) as stack:
-            api = _api(stack, "pro")
-            endpoint = api.post(
-                "/v1/webhook-endpoints", {"url": receiver.url, "events": ["extraction.completed"]}
-            )
-            assert endpoint.status_code == 201, endpoint.text
-            extraction_id, _, _ = _extract_once(api, receiver, 0)
-            record = api.poll(f"/v1/extractions/{extraction_id}", lambda r: r["status"] == "completed")
-            # A workspace on `free` (no extraction allowed here): its first extraction is refused.
-            free = _api(stack, "free")
-            file = free.upload(invoice_pdf())
-            free.poll(f"/v1/files/{file['fileId']}", lambda f: f["status"] == "uploaded")
-            refused = free.post("/v1/extractions", {"fileId": file["fileId"], "variables": INVOICE_VARIABLES})
-            assert refused.json()["error"]["code"] == "QUOTA_EXCEEDED", refused.text
-            yield Observed(stack, extraction_id, record.get("workspaceId", ""), refused.status_code)
-    finally:
-        receiver.server.shutdown()
+    with webhook_receiver() as receiver, running(profile) as stack:
+        api = _api(stack, "pro")
+        endpoint = api.post(
+            "/v1/webhook-endpoints", {"url": receiver.url, "events": ["extraction.completed"]}
+        )
+        assert endpoint.status_code == 201, endpoint.text
+        extraction_id, _, _ = _extract_once(api, receiver, 0)
+        record = api.poll(f"/v1/extractions/{extraction_id}", lambda r: r["status"] == "completed")
+        # A workspace on `free` (no extraction allowed here): its first extraction is refused.
+        free = _api(stack, "free")
+        file = free.upload(invoice_pdf())
+        free.poll(f"/v1/files/{file['fileId']}", lambda f: f["status"] == "uploaded")
+        refused = free.post("/v1/extractions", {"fileId": file["fileId"], "variables": INVOICE_VARIABLES})
+        assert refused.json()["error"]["code"] == "QUOTA_EXCEEDED", refused.text
+        yield Observed(stack, extraction_id, record.get("workspaceId", ""), refused.status_code)
 
 
 # -- traces -------------------------------------------------------------------------------------
@@ -493,8 +457,7 @@ def test_tracing_overhead_on_the_walking_skeleton(tmp_path: Path) -> None:
         for offset, (label, traced) in enumerate((("off", False), ("on", True))):
             port = 29180 + offset * 100
             profile = _profile(tmp_path / label, http_port=port, grpc_base=port + 20, traced=traced)
-            receiver = _receiver()
-            running_stacks.callback(receiver.server.shutdown)
+            receiver = running_stacks.enter_context(webhook_receiver())
             stack = running_stacks.enter_context(running(profile))
             api = _api(stack, "pro")
             assert api.post("/v1/webhook-endpoints", {"url": receiver.url}).status_code == 201

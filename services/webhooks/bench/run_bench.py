@@ -38,10 +38,10 @@ from pathlib import Path
 import asyncpg
 import grpc
 from aiokafka import AIOKafkaProducer
-from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from fieldstone.common.logging import configure_logging
+from fieldstone.grpc.convert import to_timestamp
 from fieldstone.messaging import CloudEvent, Topics
 from fieldstone.pg import create_pool
 from fieldstone.proto.events.v1 import events_pb2
@@ -285,8 +285,7 @@ async def latency(
         async def announce() -> float:
             extraction_id = f"ext_{uuid.uuid4().hex[:26].upper()}"
             now = datetime.now(UTC)
-            occurred_at = Timestamp()
-            occurred_at.FromDatetime(now)
+            occurred_at = to_timestamp(now)
             data = events_pb2.ExtractionStatusChanged(
                 extraction_id=extraction_id,
                 workspace_id=workspace,

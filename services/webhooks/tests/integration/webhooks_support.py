@@ -12,9 +12,9 @@ from datetime import datetime
 from ipaddress import ip_network
 
 import asyncpg
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from fieldstone.common.time import utcnow
+from fieldstone.grpc.convert import to_timestamp
 from fieldstone.messaging import CloudEvent, InboundMessage, Topics
 from fieldstone.proto.events.v1 import events_pb2
 from fieldstone.webhooks.adapters.due_signal import listening
@@ -200,8 +200,7 @@ def extraction_message(
     extraction_id: str = "ext_01JD2Z0000000000000000EX01",
     occurred: datetime | None = None,
 ) -> InboundMessage:
-    occurred_at = Timestamp()
-    occurred_at.FromDatetime(occurred or utcnow())
+    occurred_at = to_timestamp(occurred or utcnow())
     data = events_pb2.ExtractionStatusChanged(
         extraction_id=extraction_id,
         workspace_id=WS,

@@ -5,23 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from fieldstone.auth.domain import model
 from fieldstone.auth.service_layer.unit_of_work import AuthUnitOfWork
 from fieldstone.common.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from fieldstone.common.ids import new_id
 from fieldstone.common.time import utcnow
+from fieldstone.grpc.convert import to_timestamp
 from fieldstone.messaging import Topics, publish
 from fieldstone.proto.events.v1 import events_pb2
 
 SOURCE = "/fieldstone/auth"
-
-
-def _now_ts() -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(utcnow())
-    return ts
 
 
 async def create_workspace(uow: AuthUnitOfWork, name: str, plan: str) -> Any:
@@ -39,7 +32,7 @@ async def create_workspace(uow: AuthUnitOfWork, name: str, plan: str) -> Any:
             source=SOURCE,
             subject=row["id"],
             message=events_pb2.WorkspaceCreated(
-                workspace_id=row["id"], name=row["name"], plan=row["plan"], occurred_at=_now_ts()
+                workspace_id=row["id"], name=row["name"], plan=row["plan"], occurred_at=to_timestamp(utcnow())
             ),
         )
         await uow.commit()
@@ -159,7 +152,7 @@ async def _publish_key_event(
             workspace_id=record.workspace_id,
             service_account_id=record.service_account_id,
             key_hash=key_hash,
-            occurred_at=_now_ts(),
+            occurred_at=to_timestamp(utcnow()),
         ),
     )
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from fieldstone.common.time import utcnow
+from fieldstone.grpc.convert import to_timestamp
 from fieldstone.messaging import Topics, publish
 from fieldstone.proto.events.v1 import events_pb2
 from fieldstone.webhooks.adapters.repository import FinishedEvent
@@ -19,8 +18,7 @@ CE_TYPES = {model.DELIVERED: "fieldstone.webhook.delivered.v1", model.FAILED: "f
 
 async def publish_finished(uow: WebhooksUnitOfWork, events: Sequence[FinishedEvent]) -> None:
     """Write one outbox record per finished event, in the caller's transaction (keyed by endpoint)."""
-    occurred_at = Timestamp()
-    occurred_at.FromDatetime(utcnow())
+    occurred_at = to_timestamp(utcnow())
     for event in events:
         await publish(
             uow.conn,
